@@ -1,0 +1,58 @@
+// `ckpt info`: what an image holds, for people and for programs.
+import { ImageReader } from '../image/reader.js';
+import { reg, REG_NAMES } from '../sys/regs.js';
+import { kindByTag } from '../kinds/index.js';
+import { describeAction } from '../kinds/signals.js';
+import { bytes, hex } from './format.js';
+
+const RLIMIT_NAMES = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];
+
+export function imageSummary(img: ImageReader) {
+  const m = img.meta;
+  const th = m.threads[0];
+  const regs = Buffer.from(th.regs, 'base64');
+  return {
+    image: { path: img.path, size: img.size, format: `${m.format.major}.${m.format.minor}`, createdAt: m.createdAt, host: m.host, tool: m.tool },
+    process: { pid: m.process.pid, comm: m.process.comm, cmdline: m.process.cmdline, exe: m.process.exe?.path ?? null, cwd: m.process.cwd, uid: m.process.uid, gid: m.process.gid, umask: m.process.umask.toString(8) },
+    dump: m.dump,
+    threads: m.threads.map((t) => ({
+      tid: t.tid, name: t.name, sigmask: t.sigmask, pendingSignals: t.pending.map((p) => Buffer.from(p, 'base64').readInt32LE(0)),
+      registers: Object.fromEntries(REG_NAMES.map((n) => [n, hex(Number(reg(regs, n)))])),
+      altstack: t.altstack, rseq: t.rseq,
+    })),
+    memory: m.vmas.map((v) => ({
+      start: hex(v.start), end: hex(v.end), prot: v.prot + (v.shared ? 's' : 'p'), backing: v.backing, name: v.name,
+      savedBytes: v.runs.reduce((n, r) => n + r.end - r.start, 0),
+    })),
+    files: m.files.map((f) => ({ fd: f.fd, kind: f.kind, cloexec: f.cloexec, description: kindByTag(f.kind)?.describe(f.state) ?? f.kind, state: f.state })),
+    signals: { actions: m.signals.actions, sharedPending: m.signals.sharedPending.map((p) => Buffer.from(p, 'base64').readInt32LE(0)) },
+    timers: m.timers,
+    rlimits: Object.fromEntries(m.process.rlimits.map(([s, h], i) => [RLIMIT_NAMES[i] ?? String(i), [s, h]])),
+  };
+}
+
+export function describeImage(img: ImageReader): string {
+  const s = imageSummary(img);
+  const m = img.meta;
+  const L: string[] = [];
+  const saved = s.memory.reduce((n, v) => n + v.savedBytes, 0);
+  L.push(`Image:    ${s.image.path} (${bytes(s.image.size)}, format ${s.image.format}, ckpt ${s.image.tool.version})`);
+  L.push(`Taken:    ${s.image.createdAt} on ${s.image.host.hostname} (Linux ${s.image.host.kernel}, ${s.image.host.arch}); frozen ${s.dump.frozenMs.toFixed(1)} ms`);
+  L.push(`Process:  PID ${s.process.pid} ${s.process.comm}: ${JSON.stringify(s.process.cmdline.join(' '))}`);
+  L.push(`          exe ${s.process.exe ?? '-'}, cwd ${s.process.cwd}, uid ${s.process.uid.join('/')}, gid ${s.process.gid.join('/')}, umask ${s.process.umask}`);
+  for (const t of s.threads) {
+    const r = t.registers;
+    L.push(`Thread:   TID ${t.tid} (${t.name}) rip ${r.rip} rsp ${r.rsp} rax ${r.rax} orig_rax ${r.orig_rax} fs_base ${r.fs_base}`);
+    L.push(`          blocked signals 0x${t.sigmask}; pending ${t.pendingSignals.join(', ') || 'none'}; altstack ${t.altstack.flags === 2 ? 'none' : `${hex(t.altstack.sp)} (${t.altstack.size} bytes)`}`);
+  }
+  L.push(`Memory:   ${s.memory.length} regions, ${bytes(saved)} saved`);
+  for (const v of s.memory) L.push(`  ${v.start.padStart(14)}-${v.end.padEnd(14)} ${v.prot} ${v.backing.padEnd(7)} ${bytes(v.savedBytes).padStart(10)}  ${v.name}`);
+  L.push(`Files:    ${s.files.length} descriptors`);
+  for (const f of s.files) L.push(`  ${String(f.fd).padStart(4)}${f.cloexec ? '*' : ' '} ${f.description}`);
+  L.push(`Signals:  ${m.signals.actions.length} with a non-default action; ${s.signals.sharedPending.length} pending for the process`);
+  for (const a of m.signals.actions) L.push(`  ${describeAction(a)}`);
+  const it = m.timers.itimers.map((t) => `${['real', 'virtual', 'prof'][t.which]} ${t.valueUs} us (every ${t.intervalUs} us)`);
+  const pt = m.timers.posix.map((t) => `#${t.id} clock ${t.clockId} sig ${t.signal} in ${t.valueNs} ns (every ${t.intervalNs} ns)`);
+  L.push(`Timers:   ${[...it, ...pt].join('; ') || 'none'}`);
+  return L.join('\n');
+}

@@ -1,0 +1,38 @@
+import { Command, Option } from 'commander';
+import { dump, type Leave } from '../dump/dump.js';
+import { CkptError } from '../errors.js';
+import { bytes, ms } from './format.js';
+
+export function dumpCommand(): Command {
+  return new Command('dump')
+    .description('checkpoint a running process into an image file')
+    .argument('<pid>', 'process to checkpoint')
+    .option('-o, --output <file>', 'image file (default: NAME.ckpt in the current directory, NAME being the program name)')
+    .addOption(new Option('--stop', 'leave the process stopped (SIGSTOP) after the dump').conflicts('kill'))
+    .option('--kill', 'end the process once the image is safely on disk')
+    .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'print nothing on success')
+    .addHelpText('after', '\nBy default the process keeps running, as with DragonFly\'s SIGCKPT.\nThe image is written atomically with mode 0600: it holds the process\'s secrets.')
+    .action((pidArg: string, o: { output?: string; stop?: boolean; kill?: boolean; json?: boolean; quiet?: boolean }) => {
+      const pid = Number(pidArg);
+      if (!/^\d+$/.test(pidArg) || pid <= 0) throw new CkptError('USAGE', `not a process ID: ${pidArg}`);
+      const leave: Leave = o.kill ? 'killed' : o.stop ? 'stopped' : 'running';
+      const tty = process.stderr.isTTY && !o.quiet && !o.json;
+      let last = 0;
+      const r = dump(pid, {
+        output: o.output,
+        leave,
+        onProgress: tty ? (done, total) => {
+          const now = Date.now();
+          if (now - last < 100 && done < total) return;
+          last = now;
+          process.stderr.write(`\rckpt: saving memory ${bytes(done)} / ${bytes(total)}\x1b[K`);
+        } : undefined,
+      });
+      if (tty && last) process.stderr.write('\r\x1b[K');
+      if (o.json) console.log(JSON.stringify({ ...r, leave }, null, 2));
+      else if (!o.quiet) {
+        console.log(`${r.path}: ${bytes(r.size)} (memory ${bytes(r.memoryBytes)}) in ${ms(r.ms)}, frozen ${ms(r.frozenMs)}; process ${pid} ${leave === 'running' ? 'keeps running' : leave}`);
+      }
+    });
+}

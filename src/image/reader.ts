@@ -1,0 +1,132 @@
+// Opens an image and validates it before anyone acts on it: ELF headers,
+// the seal (size and metadata checksum), the metadata schema, and, on
+// request, every byte of page data against its checksum.
+import { openSync, fstatSync, readSync, closeSync } from 'node:fs';
+import { CkptError } from '../errors.js';
+import { decodeEhdr, decodeNotes, decodePhdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_NOTE, type Note, type Phdr } from './elf.js';
+import { hasher, hashHex } from './hash.js';
+import { FORMAT, Meta, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, type DataRef } from './format.js';
+
+const MAX_NOTES = 256 << 20;
+
+function corrupt(path: string, what: string, cause?: unknown): CkptError {
+  return new CkptError('IMAGE_CORRUPT', `${path}: ${what}`, { path, cause, hint: 'the image is damaged or incomplete; use another checkpoint' });
+}
+
+export class ImageReader {
+  private constructor(
+    readonly path: string,
+    readonly fd: number,
+    readonly size: number,
+    readonly meta: Meta,
+    readonly notes: Note[],
+    readonly loads: Phdr[],
+  ) {}
+
+  static open(path: string): ImageReader {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new CkptError(code === 'ENOENT' ? 'IMAGE_NOT_FOUND' : 'IO', `cannot open image ${path}: ${code ?? (e as Error).message}`, { path, cause: e });
+    }
+    try {
+      return ImageReader.parse(path, fd);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  private static parse(path: string, fd: number): ImageReader {
+    const size = fstatSync(fd).size;
+    const read = (at: number, len: number) => {
+      if (at + len > size) throw corrupt(path, `truncated: needs ${at + len} bytes, file has ${size}`);
+      const b = Buffer.alloc(len);
+      if (readSync(fd, b, 0, len, at) !== len) throw corrupt(path, 'short read');
+      return b;
+    };
+    let eh;
+    try {
+      eh = decodeEhdr(read(0, EHDR_SIZE));
+    } catch (e) {
+      if (e instanceof CkptError) throw e;
+      throw corrupt(path, `not a ckpt image (${(e as Error).message})`, e);
+    }
+    const ph = read(eh.phoff, eh.phnum * PHDR_SIZE);
+    const phdrs = Array.from({ length: eh.phnum }, (_, i) => decodePhdr(ph, i * PHDR_SIZE));
+    const noteHdr = phdrs.find((p) => p.type === PT_NOTE);
+    if (!noteHdr) throw corrupt(path, 'no PT_NOTE segment');
+    if (noteHdr.filesz > MAX_NOTES) throw corrupt(path, 'note segment too large');
+    const notes = decodeNotes(read(noteHdr.offset, noteHdr.filesz));
+    const seal = notes.find((n) => n.name === NOTE_OWNER && n.type === NOTE_SEAL);
+    const metaNote = notes.find((n) => n.name === NOTE_OWNER && n.type === NOTE_META);
+    if (!seal || !metaNote) throw corrupt(path, 'not a ckpt image (a core file without ckpt notes)');
+    if (seal.desc.toString('latin1', 0, 8) !== SEAL_MAGIC) throw corrupt(path, 'bad seal');
+    const major = seal.desc.readUInt16LE(8);
+    const minor = seal.desc.readUInt16LE(10);
+    if (major !== FORMAT.major) {
+      throw new CkptError('IMAGE_VERSION', `${path}: image format ${major}.${minor} is not supported by this ckpt (reads ${FORMAT.major}.x)`, { path, hint: 'use the ckpt version that wrote it' });
+    }
+    const wantSize = Number(seal.desc.readBigUInt64LE(16));
+    if (wantSize !== size) throw corrupt(path, `size is ${size} bytes, the image was written with ${wantSize}${size < wantSize ? ' (truncated)' : ''}`);
+    const metaHash = seal.desc.readBigUInt64LE(24).toString(16).padStart(16, '0');
+    if (hashHex(metaNote.desc) !== metaHash) throw corrupt(path, 'metadata checksum mismatch');
+    let meta: Meta;
+    try {
+      meta = Meta.parse(JSON.parse(metaNote.desc.toString('utf8')));
+    } catch (e) {
+      throw corrupt(path, `metadata does not validate: ${(e as Error).message.slice(0, 500)}`, e);
+    }
+    const loads = phdrs.filter((p) => p.type === PT_LOAD);
+    // Every page run must be described identically by a PT_LOAD header.
+    const byAddr = new Map(loads.filter((l) => l.filesz > 0).map((l) => [l.vaddr, l]));
+    for (const v of meta.vmas) {
+      for (const r of v.runs) {
+        const l = byAddr.get(r.start);
+        if (!l || l.offset !== r.offset || l.filesz !== r.end - r.start) throw corrupt(path, `program headers disagree with the metadata at 0x${r.start.toString(16)}`);
+        if (r.offset + (r.end - r.start) > size) throw corrupt(path, 'page data past the end of the file');
+      }
+    }
+    return new ImageReader(path, fd, size, meta, notes, loads);
+  }
+
+  /** Every data area the image holds: page runs and blobs. */
+  dataRefs(): DataRef[] {
+    const runs = this.meta.vmas.flatMap((v) => v.runs.map((r) => ({ offset: r.offset, size: r.end - r.start, hash: r.hash })));
+    return [...runs, ...this.meta.blobs];
+  }
+
+  /** Check every data area against its checksum. */
+  verifyData(): void {
+    verifyRefs(this.path, this.fd, this.dataRefs());
+  }
+
+  readBlob(ref: DataRef): Buffer {
+    const b = Buffer.alloc(ref.size);
+    if (readSync(this.fd, b, 0, ref.size, ref.offset) !== ref.size) throw corrupt(this.path, 'short read of a data area');
+    if (hashHex(b) !== ref.hash) throw corrupt(this.path, `checksum mismatch in data at offset ${ref.offset}`);
+    return b;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+export function verifyRefs(path: string, fd: number, refs: DataRef[]): void {
+  const CH = 8 << 20;
+  const buf = Buffer.allocUnsafe(CH);
+  for (const r of refs) {
+    const h = hasher();
+    for (let done = 0; done < r.size; ) {
+      const n = Math.min(CH, r.size - done);
+      const got = readSync(fd, buf, 0, n, r.offset + done);
+      if (got !== n) throw corrupt(path, 'truncated data');
+      h.update(buf.subarray(0, n));
+      done += n;
+    }
+    if (h.hex() !== r.hash) throw corrupt(path, `checksum mismatch in data at offset ${r.offset} (${r.size} bytes)`);
+  }
+}

@@ -1,0 +1,27 @@
+// Memory character devices (/dev/null, /dev/zero, /dev/full, /dev/random,
+// /dev/urandom): stateless, reopened by path.
+import { z } from 'zod';
+import { openInTarget, accessMode } from './open-file.js';
+import type { FdKind } from './types.js';
+
+const MEM_MAJOR = 1;
+const NAMES: Record<number, string> = { 3: '/dev/null', 5: '/dev/zero', 7: '/dev/full', 8: '/dev/random', 9: '/dev/urandom' };
+const major = (rdev: number) => Math.floor(rdev / 256) & 0xfff;
+const minor = (rdev: number) => (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+
+const State = z.object({ path: z.string(), flags: z.number().int() });
+type State = z.infer<typeof State>;
+
+export const charDevice: FdKind<State> = {
+  tag: 'chardev',
+  schema: State,
+  detect: (f) => f.stat.isCharacterDevice() && major(f.stat.rdev) === MEM_MAJOR && minor(f.stat.rdev) in NAMES,
+  dump: (f) => ({ path: NAMES[minor(f.stat.rdev)], flags: f.info.flags }),
+  restore: (s, ctx) => openInTarget(ctx, s.path, s.flags),
+  describe: (s) => `${s.path} (${accessMode(s.flags)})`,
+};
+
+export const isTerminal = (rdev: number) => {
+  const ma = major(rdev);
+  return ma === 136 || ma === 4 || (ma === 5 && minor(rdev) <= 2);
+};

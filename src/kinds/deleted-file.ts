@@ -1,0 +1,60 @@
+// Files deleted while open: their content is saved in the image. Restore
+// recreates them as a "ghost" (at the old path, or beside it when that name
+// is taken), opens it in the target and unlinks it again.
+import { z } from 'zod';
+import { openSync, closeSync, writeSync, unlinkSync, existsSync, fchmodSync, fstatSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { CkptError } from '../errors.js';
+import { DataRef } from '../image/format.js';
+import { openInTarget, seekInTarget, accessMode } from './open-file.js';
+import type { FdKind } from './types.js';
+
+const State = z.object({ path: z.string(), flags: z.number().int(), pos: z.number().int().nonnegative(), mode: z.number().int(), data: DataRef });
+type State = z.infer<typeof State>;
+
+const SUFFIX = ' (deleted)';
+
+export const deletedFile: FdKind<State> = {
+  tag: 'deleted-file',
+  schema: State,
+  detect: (f) => f.stat.isFile() && f.link.startsWith('/') && f.link.endsWith(SUFFIX) && f.stat.nlink === 0,
+  dump(f, ctx) {
+    const src = openSync(`/proc/${f.pid}/fd/${f.fd}`, 'r');
+    try {
+      const size = fstatSync(src).size;
+      const data = ctx.writer.writeFromFd(src, size);
+      return { path: f.link.slice(0, -SUFFIX.length), flags: f.info.flags, pos: f.info.pos, mode: f.stat.mode & 0o7777, data };
+    } finally {
+      closeSync(src);
+    }
+  },
+  check(s, fd) {
+    if (!existsSync(dirname(s.path))) {
+      throw new CkptError('FILE_CHANGED', `directory ${dirname(s.path)} of the deleted file open as fd ${fd} is missing`, { path: s.path, fd });
+    }
+  },
+  restore(s, ctx) {
+    const content = ctx.image.readBlob(s.data);
+    const ghost = existsSync(s.path) ? `${s.path}.ckpt-ghost-${randomBytes(4).toString('hex')}` : s.path;
+    const local = openSync(ghost, 'wx', 0o600);
+    let removed = false;
+    const remove = () => {
+      if (!removed) try { unlinkSync(ghost); } catch { /* gone */ }
+      removed = true;
+    };
+    ctx.onFailure.push(remove);
+    try {
+      let done = 0;
+      while (done < content.length) done += writeSync(local, content, done, content.length - done);
+      fchmodSync(local, s.mode);
+    } finally {
+      closeSync(local);
+    }
+    const fd = openInTarget(ctx, ghost, s.flags);
+    remove();
+    seekInTarget(ctx, fd, s.pos);
+    return fd;
+  },
+  describe: (s) => `deleted file ${s.path} (${accessMode(s.flags)}, ${s.data.size} bytes saved) at offset ${s.pos}`,
+};

@@ -1,0 +1,41 @@
+// The registry of file-descriptor kinds: adding a kind is one file plus one
+// line here. Order matters only where detections overlap (first match wins).
+import { regularFile } from './regular-file.js';
+import { deletedFile } from './deleted-file.js';
+import { directory } from './directory.js';
+import { charDevice, isTerminal } from './char-device.js';
+import { fifo } from './fifo.js';
+import { inheritedStdio } from './inherited-stdio.js';
+import { dupFd } from './dup.js';
+import type { FdFacts, FdKind } from './types.js';
+
+export const FD_KINDS: readonly FdKind<any>[] = [inheritedStdio, deletedFile, regularFile, directory, charDevice, fifo, dupFd];
+
+export function kindByTag(tag: string): FdKind<any> | undefined {
+  return FD_KINDS.find((k) => k.tag === tag);
+}
+
+export function detectKind(f: FdFacts): FdKind<any> | undefined {
+  return FD_KINDS.find((k) => k.detect(f));
+}
+
+/** Why an fd cannot be checkpointed yet, in words a user understands. */
+export function unsupportedReason(f: FdFacts): string {
+  const l = f.link;
+  if (l.startsWith('socket:')) return 'a socket (sockets are not supported yet)';
+  if (l.startsWith('pipe:')) return 'an anonymous pipe (pipes other than stdin/stdout/stderr are not supported yet)';
+  if (l.startsWith('anon_inode:')) {
+    const what = l.slice('anon_inode:'.length).replace(/^\[|\]$/g, '');
+    const hint = what === 'io_uring' ? ' (for Node.js, UV_USE_IO_URING=0 avoids it)' : '';
+    return `${what === 'inotify' ? 'an inotify' : `a ${what}`} descriptor (not supported yet)${hint}`;
+  }
+  if (l.startsWith('/memfd:')) return 'a memfd (not supported yet)';
+  if (f.stat.isCharacterDevice()) {
+    const dev = `${Math.floor(f.stat.rdev / 256) & 0xfff}:${f.stat.rdev & 0xff}`;
+    return isTerminal(f.stat.rdev) ? `a terminal ${l} other than stdin/stdout/stderr (not supported yet)` : `character device ${l} (${dev}) (not supported yet)`;
+  }
+  if (f.stat.isBlockDevice()) return `block device ${l} (not supported)`;
+  return `${l} (an unknown kind of file)`;
+}
+
+export type { FdKind, FdFacts } from './types.js';

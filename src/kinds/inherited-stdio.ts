@@ -1,0 +1,20 @@
+// stdin/stdout/stderr connected to a terminal, or to a pipe or socket that
+// leads outside the process (a shell pipeline, a supervisor): on restore they
+// are connected to ckpt restore's own stdin/stdout/stderr, as a shell job's are.
+import { z } from 'zod';
+import { F, SYS } from '../sys/index.js';
+import { isTerminal } from './char-device.js';
+import type { FdKind } from './types.js';
+
+const State = z.object({ was: z.string(), flags: z.number().int() });
+type State = z.infer<typeof State>;
+
+export const inheritedStdio: FdKind<State> = {
+  tag: 'inherit',
+  schema: State,
+  detect: (f) =>
+    f.fd <= 2 && ((f.stat.isCharacterDevice() && isTerminal(f.stat.rdev)) || f.link.startsWith('pipe:') || f.link.startsWith('socket:')),
+  dump: (f) => ({ was: f.link, flags: f.info.flags }),
+  restore: (_s, ctx, fd) => ctx.tracee.call('fcntl(F_DUPFD)', SYS.fcntl, ctx.inheritedFd(fd), F.DUPFD, 0),
+  describe: (s) => `ckpt's own stdio (was ${s.was})`,
+};

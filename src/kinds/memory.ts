@@ -1,0 +1,166 @@
+// Memory: every mapping at its address with its protections. Dump saves
+// only pages that exist (present or swapped) and that no file holds: all of
+// anonymous memory, and the copied-on-write pages of private file mappings.
+// Clean file pages and shared file mappings are references checked on restore.
+import { statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { parseMaps, type MapEntry } from '../proc/maps.js';
+import { savedRuns, openPagemap, closePagemap } from '../proc/pagemap.js';
+import { CkptError } from '../errors.js';
+import { identityOf, requireUnchanged, currentIdentity } from './file-identity.js';
+import { MAP, PROT, SYS, O, AT_FDCWD } from '../sys/index.js';
+import { PF_R, PF_W, PF_X, PT_LOAD, type Phdr } from '../image/elf.js';
+import type { ImageWriter } from '../image/writer.js';
+import type { Vma } from '../image/format.js';
+import type { Tracee } from '../tracee/tracee.js';
+import type { Scratch } from '../tracee/scratch.js';
+
+const SPECIAL = new Set(['[vdso]', '[vvar]', '[vvar_vclock]']);
+const MAX_RW = 0x7ffff000;
+
+export type VmaPlan = Omit<Vma, 'runs'> & { runs: Array<{ start: number; end: number }> };
+
+function prot(m: MapEntry): string {
+  return `${m.read ? 'r' : '-'}${m.write ? 'w' : '-'}${m.exec ? 'x' : '-'}`;
+}
+
+/** Decide, mapping by mapping, what the image will hold. */
+export function planMemory(pid: number, startStack: number): VmaPlan[] {
+  const maps = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+  const pm = openPagemap(pid);
+  try {
+    const out: VmaPlan[] = [];
+    for (const m of maps) {
+      if (m.path === '[vsyscall]') continue; // fixed by the kernel, outside user space
+      const base = { start: m.start, end: m.end, prot: prot(m), shared: m.shared, name: m.path, growsDown: m.start <= startStack && startStack < m.end && m.path === '[stack]' };
+      if (SPECIAL.has(m.path)) {
+        out.push({ ...base, backing: 'special', runs: [] });
+      } else if (m.inode === 0 || (m.shared && m.deleted && m.path === '/dev/zero')) {
+        // Private or shared anonymous memory ([heap], [stack], malloc arenas, MAP_SHARED|MAP_ANONYMOUS).
+        out.push({ ...base, name: m.inode === 0 ? m.path : '', backing: 'anon', runs: savedRuns(pm, m.start, m.end, false) });
+      } else if (m.deleted) {
+        if (m.shared) throw new CkptError('KIND_UNSUPPORTED', `shared mapping of deleted file ${m.path} at 0x${m.start.toString(16)} (not supported yet)`, { pid, path: m.path });
+        // A private mapping of a deleted file: no file to refer to, so keep every page that exists.
+        const st = statSync(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
+        const fileEnd = Math.min(m.end, m.start + Math.ceil(Math.max(0, st.size - m.offset) / 4096) * 4096);
+        const runs = fileEnd > m.start ? [{ start: m.start, end: fileEnd }] : [];
+        const rest = savedRuns(pm, fileEnd, m.end, false);
+        out.push({ ...base, name: `${m.path} (deleted)`, backing: 'anon', runs: [...runs, ...rest] });
+      } else {
+        const st = statSync(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, { bigint: true });
+        out.push({
+          ...base,
+          backing: 'file',
+          file: { ...identityOf(m.path, st), offset: m.offset },
+          runs: m.shared ? [] : savedRuns(pm, m.start, m.end, true),
+        });
+      }
+    }
+    return out;
+  } finally {
+    closePagemap(pm);
+  }
+}
+
+/** Copy the planned pages into the image; returns the final records. */
+export function writeMemory(pid: number, plan: VmaPlan[], writer: ImageWriter, progress?: (bytes: number) => void): Vma[] {
+  return plan.map((v) => ({
+    ...v,
+    runs: v.runs.map((r) => {
+      const ref = writer.writeMemory(pid, r.start, r.end - r.start);
+      progress?.(ref.size);
+      return { start: r.start, end: r.end, offset: ref.offset, hash: ref.hash };
+    }),
+  }));
+}
+
+/** How many PT_LOAD headers `loadHeaders` will produce. */
+export function loadCount(plan: VmaPlan[]): number {
+  return plan.reduce((n, v) => n + Math.max(1, v.runs.length), 0);
+}
+
+/** PT_LOAD headers so that gdb and readelf see the saved memory. */
+export function loadHeaders(vmas: Vma[]): Phdr[] {
+  const out: Phdr[] = [];
+  for (const v of vmas) {
+    const flags = (v.prot[0] === 'r' ? PF_R : 0) | (v.prot[1] === 'w' ? PF_W : 0) | (v.prot[2] === 'x' ? PF_X : 0);
+    if (v.runs.length === 0) out.push({ type: PT_LOAD, flags, offset: 0, vaddr: v.start, filesz: 0, memsz: v.end - v.start, align: 4096 });
+    for (const r of v.runs) out.push({ type: PT_LOAD, flags, offset: r.offset, vaddr: r.start, filesz: r.end - r.start, memsz: r.end - r.start, align: 4096 });
+  }
+  return out;
+}
+
+/** Restore preflight: every mapped file is still the file that was mapped. */
+export function checkMappedFiles(vmas: Vma[]): void {
+  const seen = new Set<string>();
+  for (const v of vmas) {
+    if (v.backing !== 'file' || !v.file || seen.has(v.file.path)) continue;
+    seen.add(v.file.path);
+    if (v.shared) {
+      // The process itself writes shared file mappings: same file, large enough.
+      const now = currentIdentity(v.file.path, 'mapped file');
+      if (now.dev !== v.file.dev || now.ino !== v.file.ino) {
+        throw new CkptError('FILE_CHANGED', `mapped file ${v.file.path} was replaced since the checkpoint`, { path: v.file.path });
+      }
+      if (now.size < v.file.offset + (v.end - v.start) && now.size < v.file.size) {
+        throw new CkptError('FILE_CHANGED', `mapped file ${v.file.path} shrank since the checkpoint (${v.file.size} -> ${now.size} bytes)`, { path: v.file.path });
+      }
+    } else {
+      requireUnchanged(v.file, 'mapped file');
+    }
+  }
+}
+
+const protBits = (p: string) => (p[0] === 'r' ? PROT.READ : 0) | (p[1] === 'w' ? PROT.WRITE : 0) | (p[2] === 'x' ? PROT.EXEC : 0);
+
+/**
+ * Rebuild every mapping inside the target (which must hold nothing but the
+ * trampoline), reading page data straight from the image open there as `imageFd`.
+ */
+export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd: number): void {
+  const fds = new Map<string, number>();
+  try {
+    for (const v of vmas) {
+      if (v.backing === 'special') continue;
+      const len = v.end - v.start;
+      const want = protBits(v.prot);
+      const fill = v.runs.length > 0 && !(want & PROT.WRITE);
+      const p = want | (v.runs.length ? PROT.WRITE : 0);
+      let got: number;
+      if (v.backing === 'file' && v.file) {
+        const mode = v.shared && v.prot[1] === 'w' ? O.RDWR : O.RDONLY;
+        const key = `${mode}:${v.file.path}`;
+        let fd = fds.get(key);
+        if (fd === undefined) {
+          scratch.reset();
+          fd = t.call(`open ${v.file.path}`, SYS.openat, AT_FDCWD, scratch.str(v.file.path), mode | O.CLOEXEC, 0);
+          fds.set(key, fd);
+        }
+        got = t.call(`mmap ${v.file.path}`, SYS.mmap, v.start, len, p, (v.shared ? MAP.SHARED : MAP.PRIVATE) | MAP.FIXED, fd, v.file.offset);
+      } else {
+        const flags = (v.shared ? MAP.SHARED : MAP.PRIVATE) | MAP.ANONYMOUS | MAP.FIXED | (v.growsDown ? MAP.GROWSDOWN : 0);
+        got = t.call('mmap', SYS.mmap, v.start, len, p, flags, -1, 0);
+      }
+      if (got !== v.start) throw new Error(`mapping at 0x${v.start.toString(16)} landed at 0x${got.toString(16)}`);
+      for (const r of v.runs) {
+        for (let done = 0; done < r.end - r.start; ) {
+          const n = Math.min(MAX_RW, r.end - r.start - done);
+          const k = t.call('pread64 (page data)', SYS.pread64, imageFd, r.start + done, n, r.offset + done);
+          if (k <= 0) throw new CkptError('IMAGE_CORRUPT', `short read of page data at offset ${r.offset + done}`);
+          done += k;
+        }
+      }
+      if (fill || (v.runs.length && want !== p)) t.call('mprotect', SYS.mprotect, v.start, len, want);
+    }
+  } finally {
+    for (const fd of fds.values()) t.syscall(SYS.close, fd);
+  }
+}
+
+/** Lowest address of the kernel's special mappings ([vvar] comes first), for ARCH_MAP_VDSO_64. */
+export function vdsoBase(vmas: Vma[]): { base: number; vdso: number } | undefined {
+  const sp = vmas.filter((v) => v.backing === 'special');
+  const vdso = sp.find((v) => v.name === '[vdso]');
+  if (!vdso) return undefined;
+  return { base: Math.min(...sp.map((v) => v.start)), vdso: vdso.start };
+}

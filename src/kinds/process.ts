@@ -1,0 +1,111 @@
+// Process-wide attributes: command line and mm fields, executable, cwd,
+// umask, rlimits, credentials, personality, name.
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { SYS, PR, PR_SET_MM_MAP, O, AT_FDCWD } from '../sys/index.js';
+import { parseStatus } from '../proc/status.js';
+import { parseStat } from '../proc/stat.js';
+import { identityOf } from './file-identity.js';
+import type { Meta } from '../image/format.js';
+import type { Remote } from '../tracee/remote.js';
+
+export type ProcessState = Meta['process'];
+const RLIMIT_COUNT = 16;
+
+export function dumpProcess(r: Remote, pid: number): ProcessState {
+  const status = parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  const brk = r.t.call('brk', SYS.brk, 0);
+  const lim = r.s.alloc(16);
+  const rlimits: Array<[string, string]> = [];
+  for (let i = 0; i < RLIMIT_COUNT; i++) {
+    r.t.call('prlimit64', SYS.prlimit64, 0, i, 0, lim);
+    const b = r.s.read(lim, 16);
+    rlimits.push([b.readBigUInt64LE(0).toString(), b.readBigUInt64LE(8).toString()]);
+  }
+  let exe: ProcessState['exe'] = null;
+  try {
+    exe = identityOf(readlinkSync(`/proc/${pid}/exe`), statSync(`/proc/${pid}/exe`, { bigint: true }));
+  } catch { /* no executable (rare) */ }
+  return {
+    pid,
+    ppid: status.ppid,
+    comm: status.name,
+    cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1),
+    exe,
+    cwd: readlinkSync(`/proc/${pid}/cwd`),
+    umask: status.umask,
+    uid: status.uid,
+    gid: status.gid,
+    groups: status.groups,
+    personality: parseInt(readFileSync(`/proc/${pid}/personality`, 'utf8'), 16),
+    rlimits,
+    mm: {
+      startCode: stat.startCode, endCode: stat.endCode, startData: stat.startData, endData: stat.endData,
+      startBrk: stat.startBrk, brk, startStack: stat.startStack, argStart: stat.argStart, argEnd: stat.argEnd,
+      envStart: stat.envStart, envEnd: stat.envEnd,
+    },
+    auxv: readFileSync(`/proc/${pid}/auxv`).toString('base64'),
+  };
+}
+
+/**
+ * mm fields, auxv and /proc/PID/exe in one PR_SET_MM_MAP. Done while only the
+ * trampoline is mapped: the kernel refuses a new exe_fd while the old
+ * executable is still mapped.
+ */
+export function restoreMm(r: Remote, p: ProcessState): void {
+  const auxv = Buffer.from(p.auxv, 'base64');
+  let exeFd = -1;
+  if (p.exe) exeFd = r.t.call(`open ${p.exe.path}`, SYS.openat, AT_FDCWD, r.s.str(p.exe.path), O.RDONLY | O.CLOEXEC, 0);
+  const m = Buffer.alloc(104);
+  const f = p.mm;
+  [f.startCode, f.endCode, f.startData, f.endData, f.startBrk, f.brk, f.startStack, f.argStart, f.argEnd, f.envStart, f.envEnd]
+    .forEach((v, i) => m.writeBigUInt64LE(BigInt(v), i * 8));
+  m.writeBigUInt64LE(BigInt(r.s.put(auxv)), 88);
+  m.writeUInt32LE(auxv.length, 96);
+  m.writeInt32LE(exeFd, 100);
+  try {
+    r.t.call('prctl(PR_SET_MM_MAP)', SYS.prctl, PR.SET_MM, PR_SET_MM_MAP, r.s.put(m), 104, 0);
+  } finally {
+    if (exeFd >= 0) r.t.syscall(SYS.close, exeFd);
+  }
+}
+
+/** cwd, umask, rlimits, personality, name. Returns notices for limits it could not set. */
+export function restoreAttributes(r: Remote, p: ProcessState): string[] {
+  const notices: string[] = [];
+  r.t.call(`chdir ${p.cwd}`, SYS.chdir, r.s.str(p.cwd));
+  r.t.call('umask', SYS.umask, p.umask);
+  r.t.call('personality', SYS.personality, p.personality);
+  const name = Buffer.alloc(16);
+  name.write(p.comm.slice(0, 15));
+  r.t.call('prctl(PR_SET_NAME)', SYS.prctl, PR.SET_NAME, r.s.put(name), 0, 0, 0);
+  const cur = r.s.alloc(16);
+  p.rlimits.forEach(([soft, hard], i) => {
+    const b = Buffer.alloc(16);
+    b.writeBigUInt64LE(BigInt(soft), 0);
+    b.writeBigUInt64LE(BigInt(hard), 8);
+    const rc = r.t.syscall(SYS.prlimit64, 0, i, r.s.put(b), 0);
+    if (rc < 0) {
+      // Raising a hard limit needs CAP_SYS_RESOURCE: keep the highest allowed.
+      r.t.call('prlimit64', SYS.prlimit64, 0, i, 0, cur);
+      const now = r.s.read(cur, 16);
+      const hardNow = now.readBigUInt64LE(8);
+      const want = BigInt(soft) < hardNow ? BigInt(soft) : hardNow;
+      b.writeBigUInt64LE(want, 0);
+      b.writeBigUInt64LE(hardNow, 8);
+      r.t.syscall(SYS.prlimit64, 0, i, r.s.put(b), 0);
+      notices.push(`resource limit ${i}: could not raise to ${soft}/${hard}, kept ${want}/${hardNow}`);
+    }
+  });
+  return notices;
+}
+
+/** Credentials come last: everything privileged is done by then. */
+export function restoreCredentials(r: Remote, p: ProcessState): void {
+  const groups = Buffer.alloc(4 * Math.max(1, p.groups.length));
+  p.groups.forEach((g, i) => groups.writeUInt32LE(g, i * 4));
+  r.t.call('setgroups', SYS.setgroups, p.groups.length, r.s.put(groups));
+  r.t.call('setresgid', SYS.setresgid, p.gid[0], p.gid[1], p.gid[2]);
+  r.t.call('setresuid', SYS.setresuid, p.uid[0], p.uid[1], p.uid[2]);
+}

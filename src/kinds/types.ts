@@ -1,0 +1,60 @@
+// What every kind of file descriptor provides. A kind lives in one file with
+// its dump and restore side by side; kinds/index.ts is the one registry.
+import type { Stats } from 'node:fs';
+import type { z } from 'zod';
+import type { FdInfo } from '../proc/fdinfo.js';
+import type { Tracee } from '../tracee/tracee.js';
+import type { Scratch } from '../tracee/scratch.js';
+import type { ImageWriter } from '../image/writer.js';
+import type { ImageReader } from '../image/reader.js';
+
+/** What /proc tells about one fd of the target. */
+export interface FdFacts {
+  pid: number;
+  fd: number;
+  /** readlink of /proc/PID/fd/N ("/path", "pipe:[123]", "socket:[9]", "anon_inode:[eventfd]"...). */
+  link: string;
+  /** stat through the fd (the object itself). */
+  stat: Stats;
+  info: FdInfo;
+}
+
+export interface DumpContext {
+  pid: number;
+  writer: ImageWriter;
+}
+
+export interface RestoreContext {
+  tracee: Tracee;
+  scratch: Scratch;
+  image: ImageReader;
+  /** Things the user should know (a log that grew, a file reopened elsewhere). */
+  notices: string[];
+  /** Undo steps run if the restore fails (remove a ghost file...). */
+  onFailure: Array<() => void>;
+  /** Steps run once the restored process runs (release a FIFO ckpt held open...). */
+  onSuccess: Array<() => void>;
+  /** ckpt's own stdin/stdout/stderr as fds in the target, for inherited stdio. */
+  inheritedFd: (stdio: number) => number;
+}
+
+export interface FdKind<S = unknown> {
+  /** Stable tag stored in images. */
+  readonly tag: string;
+  readonly schema: z.ZodType<S>;
+  /** Does this kind handle the fd? Pure: looks at the facts only. */
+  detect(f: FdFacts): boolean;
+  /** Capture the state; never changes the target. Throws KIND_UNSUPPORTED for variants it cannot handle. */
+  dump(f: FdFacts, ctx: DumpContext): S;
+  /** Before anything is built: is the state restorable here? Throws a CkptError naming the problem. */
+  check?(s: S, fd: number, ctx: Pick<RestoreContext, 'notices' | 'image'>): void;
+  /** Open the object in the target; returns the fd it got there (any number). */
+  restore(s: S, ctx: RestoreContext, fd: number): number;
+  /** One line for `ckpt info`. */
+  describe(s: S): string;
+}
+
+/** A kind the registry knows but cannot checkpoint yet: dump refuses with its reason. */
+export interface Unsupported {
+  detect(f: FdFacts): string | undefined;
+}

@@ -1,0 +1,47 @@
+// /proc/PID/pagemap: one u64 per page. Bit 63 present, 62 swapped, 61
+// file-page or shared-anon, 55 soft-dirty, 56 exclusively mapped.
+import { openSync, readSync, closeSync } from 'node:fs';
+
+export const PM_PRESENT = 1n << 63n;
+export const PM_SWAP = 1n << 62n;
+export const PM_FILE = 1n << 61n;
+
+export interface PageRun { start: number; end: number }
+
+/**
+ * Runs of pages worth saving in [start, end): present or swapped, and (when
+ * `anonOnly`) not file pages — i.e. the copied-on-write pages of a private
+ * file mapping.
+ */
+export function savedRuns(fd: number, start: number, end: number, anonOnly: boolean): PageRun[] {
+  const runs: PageRun[] = [];
+  const pages = (end - start) / 4096;
+  const CH = 65536; // pages per read: 512 KiB of pagemap
+  const buf = Buffer.alloc(CH * 8);
+  let runStart = -1;
+  for (let p = 0; p < pages; p += CH) {
+    const n = Math.min(CH, pages - p);
+    const got = readSync(fd, buf, 0, n * 8, (start / 4096 + p) * 8);
+    if (got !== n * 8) throw new Error(`short pagemap read at 0x${start.toString(16)}`);
+    for (let i = 0; i < n; i++) {
+      // Look at the high 32 bits only: the flags live there.
+      const hi = buf.readUInt32LE(i * 8 + 4);
+      const present = (hi & 0xc0000000) !== 0;
+      const file = (hi & 0x20000000) !== 0;
+      const keep = present && !(anonOnly && file);
+      const addr = start + (p + i) * 4096;
+      if (keep && runStart < 0) runStart = addr;
+      else if (!keep && runStart >= 0) {
+        runs.push({ start: runStart, end: addr });
+        runStart = -1;
+      }
+    }
+  }
+  if (runStart >= 0) runs.push({ start: runStart, end });
+  return runs;
+}
+
+export function openPagemap(pid: number): number {
+  return openSync(`/proc/${pid}/pagemap`, 'r');
+}
+export { closeSync as closePagemap };

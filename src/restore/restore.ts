@@ -1,0 +1,197 @@
+// Restore orchestration: validate everything, create the process with its
+// PID, reshape it with remote syscalls, resume it. Each kind restores its
+// own state; this file only sequences. A failure kills what was built.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CkptError } from '../errors.js';
+import { ImageReader } from '../image/reader.js';
+import type { Meta } from '../image/format.js';
+import { Scratch } from '../tracee/scratch.js';
+import type { Tracee } from '../tracee/tracee.js';
+import type { Remote } from '../tracee/remote.js';
+import { SYS, MAP, PROT, O, F, SIG, ARCH, AT_FDCWD, TASK_SIZE, ptrace, mem, kill, waitFor, setChildSubreaper, FD_CLOEXEC } from '../sys/index.js';
+import { parseMaps } from '../proc/maps.js';
+import { checkMappedFiles, restoreMemory, vdsoBase } from '../kinds/memory.js';
+import { requireUnchanged } from '../kinds/file-identity.js';
+import { kindByTag } from '../kinds/index.js';
+import type { RestoreContext } from '../kinds/types.js';
+import { restoreMm, restoreAttributes, restoreCredentials } from '../kinds/process.js';
+import { restoreActions, queueSignals } from '../kinds/signals.js';
+import { restoreItimers, restorePosixTimers } from '../kinds/timers.js';
+import { restoreThreadState, finalRegs, primeSleep } from '../kinds/thread.js';
+import { createWithPid, pidTaken, INHERITED_BASE } from './stub.js';
+
+export interface RestoreResult {
+  pid: number;
+  notices: string[];
+  ms: number;
+}
+
+const TRAMPOLINE_SIZE = 1 << 20; // one code page + scratch for syscall arguments
+const ALL_SIGNALS = 0xffffffffffffffffn;
+
+export function restore(imagePath: string): RestoreResult {
+  const t0 = performance.now();
+  const path = resolve(imagePath);
+  setChildSubreaper();
+  const image = ImageReader.open(path);
+  try {
+    const meta = image.meta;
+    const pid = meta.process.pid;
+    waitForZombie(pid);
+    if (existsSync(`/proc/${pid}`)) throw pidTaken(pid);
+    const notices: string[] = [];
+    preflight(meta, image, notices);
+    image.verifyData();
+    const onFailure: Array<() => void> = [];
+    const onSuccess: Array<() => void> = [];
+    let child: Tracee | undefined;
+    try {
+      child = createWithPid(pid).child;
+      build(child, meta, image, path, notices, onFailure, onSuccess);
+    } catch (e) {
+      if (child) {
+        try { kill(child.pid, SIG.KILL); } catch { /* gone */ }
+        try { while (waitFor(child.pid, 10_000).kind === 'stopped') { /* until gone */ } } catch { /* reaped */ }
+      }
+      for (const f of onFailure.reverse()) try { f(); } catch { /* best effort */ }
+      throw e;
+    }
+    for (const f of onSuccess) try { f(); } catch { /* best effort */ }
+    return { pid, notices, ms: performance.now() - t0 };
+  } finally {
+    image.close();
+  }
+}
+
+/**
+ * A process killed just before (ckpt dump --kill) stays a zombie until its
+ * parent reaps it, holding the PID: give the parent a few seconds.
+ */
+function waitForZombie(pid: number): void {
+  const deadline = Date.now() + 5000;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline) {
+    let state = '';
+    try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0); } catch { return; }
+    if (state !== 'Z' && state !== 'X') return;
+    Atomics.wait(sleeper, 0, 0, 10);
+  }
+}
+
+/** Everything that can be checked before any process exists. */
+function preflight(meta: Meta, image: ImageReader, notices: string[]): void {
+  if (meta.host.arch !== process.arch) throw new CkptError('IMAGE_VERSION', `image is for ${meta.host.arch}, this machine is ${process.arch}`);
+  if (meta.process.exe) requireUnchanged(meta.process.exe, 'program');
+  checkMappedFiles(meta.vmas);
+  for (const rec of meta.files) {
+    const kind = kindByTag(rec.kind);
+    if (!kind) throw new CkptError('IMAGE_VERSION', `fd ${rec.fd} is of kind '${rec.kind}', unknown to this ckpt`, { fd: rec.fd, kind: rec.kind });
+    const parsed = kind.schema.safeParse(rec.state);
+    if (!parsed.success) throw new CkptError('IMAGE_CORRUPT', `fd ${rec.fd} (${rec.kind}): invalid state in the image`, { fd: rec.fd });
+    rec.state = parsed.data;
+    kind.check?.(rec.state, rec.fd, { notices, image });
+  }
+}
+
+/** A free range for the trampoline, outside the image's mappings and the new process's own. */
+function pickTrampoline(meta: Meta, pid: number): number {
+  const used = [
+    ...meta.vmas.map((v) => [v.start, v.end]),
+    ...parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8')).map((m) => [m.start, m.end]),
+  ];
+  for (const cand of [0x100000000000, 0x200000000000, 0x300000000000, 0x10000000000, 0x40000000]) {
+    const end = cand + TRAMPOLINE_SIZE;
+    if (!used.some(([s, e]) => s < end + (1 << 20) && e > cand - (1 << 20))) return cand;
+  }
+  throw new CkptError('INTERNAL', 'no free address range for the restore trampoline');
+}
+
+
+function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, notices: string[], onFailure: Array<() => void>, onSuccess: Array<() => void>): void {
+  const pid = t.pid;
+  const th = meta.threads[0];
+  ptrace.setSigmask(pid, ALL_SIGNALS);
+  // The helper's rseq area is about to vanish: the kernel must stop writing to it.
+  const rs = ptrace.getRseqConfig(pid);
+  if (rs.address) t.call('rseq (unregister)', SYS.rseq, rs.address, rs.length, 1 /* RSEQ_FLAG_UNREGISTER */, rs.signature);
+
+  // 1. A trampoline: one `syscall` instruction and scratch memory, at an address nothing else uses.
+  const tramp = pickTrampoline(meta, pid);
+  const got = t.call('mmap (trampoline)', SYS.mmap, tramp, TRAMPOLINE_SIZE, PROT.READ | PROT.WRITE | PROT.EXEC, MAP.PRIVATE | MAP.ANONYMOUS | MAP.FIXED_NOREPLACE, -1, 0);
+  if (got !== tramp) throw new CkptError('INTERNAL', `trampoline landed at 0x${got.toString(16)}`);
+  mem.write(pid, tramp, Buffer.from([0x0f, 0x05, 0xcc, 0xcc]));
+  t.syscallInsn = tramp;
+  const scratch = new Scratch(pid, tramp + 4096, TRAMPOLINE_SIZE - 4096);
+  const r: Remote = { t, s: scratch };
+
+  // 2. File descriptors: keep ckpt's stdio (for inherited stdin/out/err) above every fd the image uses.
+  const high = Math.max(INHERITED_BASE + 3, ...meta.files.map((f) => f.fd + 1));
+  for (let i = 0; i < 3; i++) t.call('fcntl(F_DUPFD)', SYS.fcntl, INHERITED_BASE + i, F.DUPFD_CLOEXEC, high + i);
+  t.call('close_range', SYS.close_range, 0, high - 1, 0);
+  t.call('close_range', SYS.close_range, high + 3, 0xffffffff, 0);
+
+  // 3. Memory: empty the address space but the trampoline, then map everything back.
+  const imgFd = t.call('open (image)', SYS.openat, AT_FDCWD, scratch.str(imagePath), O.RDONLY | O.CLOEXEC, 0);
+  t.call('munmap', SYS.munmap, 0, tramp);
+  t.call('munmap', SYS.munmap, tramp + TRAMPOLINE_SIZE, TASK_SIZE - tramp - TRAMPOLINE_SIZE);
+  scratch.reset();
+  restoreMm(r, meta.process);
+  const vd = vdsoBase(meta.vmas);
+  if (vd) {
+    t.call('arch_prctl(ARCH_MAP_VDSO_64)', SYS.arch_prctl, ARCH.MAP_VDSO_64, vd.base);
+    const now = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8')).find((m) => m.path === '[vdso]');
+    if (!now || now.start !== vd.vdso) {
+      throw new CkptError('IMAGE_VERSION', 'the vDSO of this kernel does not fit the image (was it taken on another kernel?)');
+    }
+  }
+  restoreMemory(t, scratch, meta.vmas, imgFd);
+  t.call('close', SYS.close, imgFd);
+
+  // 4. Files, at their numbers.
+  const ctx: RestoreContext = { tracee: t, scratch, image, notices, onFailure, onSuccess, inheritedFd: (fd) => high + fd };
+  for (const rec of [...meta.files].sort((a, b) => a.fd - b.fd)) {
+    scratch.reset();
+    const kind = kindByTag(rec.kind)!;
+    let fd: number;
+    try {
+      fd = kind.restore(rec.state, ctx, rec.fd);
+    } catch (e) {
+      if (e instanceof CkptError) throw e;
+      throw new CkptError('IO', `cannot restore fd ${rec.fd} (${kind.describe(rec.state)}): ${(e as Error).message}`, { fd: rec.fd, kind: rec.kind, cause: e });
+    }
+    if (fd !== rec.fd) {
+      t.call('dup3', SYS.dup3, fd, rec.fd, rec.cloexec ? O.CLOEXEC : 0);
+      t.call('close', SYS.close, fd);
+    } else {
+      t.call('fcntl(F_SETFD)', SYS.fcntl, fd, F.SETFD, rec.cloexec ? FD_CLOEXEC : 0);
+    }
+  }
+  t.call('close_range', SYS.close_range, high, high + 2, 0);
+
+  // 5. Process attributes, signals, timers, the thread's own state.
+  scratch.reset();
+  notices.push(...restoreAttributes(r, meta.process));
+  scratch.reset();
+  restoreActions(r, meta.signals.actions);
+  scratch.reset();
+  restoreItimers(r, meta.timers.itimers);
+  restorePosixTimers(r, meta.timers.posix, pid);
+  scratch.reset();
+  restoreThreadState(r, th);
+  scratch.reset();
+  queueSignals(r, pid, pid, th.pending.map((b) => Buffer.from(b, 'base64')));
+  queueSignals(r, pid, undefined, meta.signals.sharedPending.map((b) => Buffer.from(b, 'base64')));
+  scratch.reset();
+  restoreCredentials(r, meta.process);
+  scratch.reset();
+  primeSleep(r, th);
+
+  // 6. Remove the trampoline (the step stops right after the instruction),
+  // then the saved registers and mask, and let it run.
+  const left = t.syscall(SYS.munmap, tramp, TRAMPOLINE_SIZE);
+  if (left !== 0) throw new CkptError('INTERNAL', `removing the trampoline failed (${left})`);
+  ptrace.setRegs(pid, finalRegs(th));
+  ptrace.setSigmask(pid, BigInt('0x' + th.sigmask));
+  t.detach();
+}
