@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CkptError } from '../errors.js';
 import { ImageReader } from '../image/reader.js';
+import { verifyInBackground } from '../image/verify.js';
 import type { Meta } from '../image/format.js';
 import { Scratch } from '../tracee/scratch.js';
 import type { Tracee } from '../tracee/tracee.js';
@@ -42,13 +43,13 @@ export function restore(imagePath: string): RestoreResult {
     if (existsSync(`/proc/${pid}`)) throw pidTaken(pid);
     const notices: string[] = [];
     preflight(meta, image, notices);
-    image.verifyData();
+    const verification = verifyInBackground(image);
     const onFailure: Array<() => void> = [];
     const onSuccess: Array<() => void> = [];
     let child: Tracee | undefined;
     try {
       child = createWithPid(pid).child;
-      build(child, meta, image, path, notices, onFailure, onSuccess);
+      build(child, meta, image, path, notices, onFailure, onSuccess, () => verification.wait());
     } catch (e) {
       if (child) {
         try { kill(child.pid, SIG.KILL); } catch { /* gone */ }
@@ -108,7 +109,7 @@ function pickTrampoline(meta: Meta, pid: number): number {
 }
 
 
-function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, notices: string[], onFailure: Array<() => void>, onSuccess: Array<() => void>): void {
+function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, notices: string[], onFailure: Array<() => void>, onSuccess: Array<() => void>, verified: () => void): void {
   const pid = t.pid;
   const th = meta.threads[0];
   ptrace.setSigmask(pid, ALL_SIGNALS);
@@ -186,6 +187,9 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   restoreCredentials(r, meta.process);
   scratch.reset();
   primeSleep(r, th);
+
+  // Nothing runs before every byte of the image has checked out.
+  verified();
 
   // 6. Remove the trampoline (the step stops right after the instruction),
   // then the saved registers and mask, and let it run.

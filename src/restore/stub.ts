@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { Tracee } from '../tracee/tracee.js';
 import { Scratch } from '../tracee/scratch.js';
-import { SYS, MAP, PROT, SIG, O, PTRACE_O, PTRACE_EVENT, pipe2, spawn, close, kill, waitFor, mem } from '../sys/index.js';
+import { SYS, MAP, PROT, SIG, O, PTRACE_O, PTRACE_EVENT, pipe2, spawn, close, isOpen, kill, waitFor, mem } from '../sys/index.js';
 import { parseMaps } from '../proc/maps.js';
 
 /** Where, in the helper's copy, ckpt's own stdin/stdout/stderr sit. */
@@ -49,7 +49,8 @@ export function createWithPid(pid: number): Stub {
   let helper = 0;
   try {
     helper = spawn(cat, ['ckpt-restore-helper'], {
-      dup2: [[INHERITED_BASE, 0], [INHERITED_BASE + 1, 1], [INHERITED_BASE + 2, 2], [0, r]],
+      dup2: [...[0, 1, 2].filter(isOpen).map((k): [number, number] => [INHERITED_BASE + k, k]), [0, r]],
+      open: [[1, '/dev/null', O.WRONLY], [2, '/dev/null', O.WRONLY], ...[0, 1, 2].filter((k) => !isOpen(k)).map((k): [number, string, number] => [INHERITED_BASE + k, '/dev/null', O.RDWR])],
       closeFrom: INHERITED_BASE + 3,
       // No rseq area in the helper: its memory is about to disappear.
       env: { ...process.env as Record<string, string>, GLIBC_TUNABLES: 'glibc.pthread.rseq=0' },

@@ -1,4 +1,5 @@
 // Small process-level syscalls used by the tracer itself.
+import { fstatSync } from 'node:fs';
 import { addr, spawnApi, syscall, syscallRaw } from './libc.js';
 import { check, SysError } from './errno.js';
 import { PR, SYS, O } from './constants.js';
@@ -39,11 +40,22 @@ export function clockGettime(clock: number): bigint {
 export interface SpawnOptions {
   /** fd in the child -> fd in ckpt, applied in order. */
   dup2?: Array<[child: number, parent: number]>;
+  /** Files opened in the child at a given fd, after the dup2s. */
+  open?: Array<[child: number, path: string, flags: number]>;
   /** Close every fd from this number up in the child. */
   closeFrom?: number;
   env?: Record<string, string>;
   /** Put the child in a new process group. */
   newPgroup?: boolean;
+}
+
+export function isOpen(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const POSIX_SPAWN_SETPGROUP = 0x02;
@@ -60,7 +72,14 @@ export function spawn(path: string, argv: string[], opts: SpawnOptions = {}): nu
   spawnApi.faInit(fa);
   spawnApi.attrInit(attr);
   try {
-    for (const [child, parent] of opts.dup2 ?? []) spawnApi.faDup2(fa, parent, child);
+    const dups = opts.dup2 ?? [];
+    for (const [child, parent] of dups) spawnApi.faDup2(fa, parent, child);
+    for (const [child, path, flags] of opts.open ?? []) spawnApi.faOpen(fa, child, path, flags, 0);
+    // stdin/stdout/stderr not set otherwise are inherited, even if ckpt's own are close-on-exec
+    // (dup2 of an fd onto itself clears FD_CLOEXEC).
+    for (const k of [0, 1, 2]) {
+      if (!dups.some(([c]) => c === k) && !(opts.open ?? []).some(([c]) => c === k) && isOpen(k)) spawnApi.faDup2(fa, k, k);
+    }
     if (opts.closeFrom !== undefined) spawnApi.faCloseFrom(fa, opts.closeFrom);
     const all = Buffer.alloc(128, 0xff);
     const none = Buffer.alloc(128, 0);

@@ -21,9 +21,11 @@ function nap(ms: number) {
 }
 
 /** Non-blocking wait: undefined when nothing happened yet. */
+const st = Buffer.alloc(4);
+const stAddr = addr(st);
+
 export function tryWait(pid: number, flags = __WALL): WaitResult | undefined {
-  const st = Buffer.alloc(4);
-  const r = syscallRaw(SYS.wait4, pid, addr(st), flags | WNOHANG, 0);
+  const r = syscallRaw(SYS.wait4, pid, stAddr, flags | WNOHANG, 0);
   if (r < 0) throw new SysError('wait4', -r, `pid ${pid}`);
   if (r === 0) return undefined;
   return decodeStatus(r, st.readInt32LE(0));

@@ -31,10 +31,15 @@ export class Tracee {
 
   /** PTRACE_SEIZE + PTRACE_INTERRUPT, then wait until the thread is in a ptrace stop. */
   static freeze(pid: number, options = 0, timeoutMs = 10_000): Tracee {
-    try {
-      ptrace.seize(pid, options);
-    } catch (e) {
-      throw targetError(pid, e, 'seize');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        ptrace.seize(pid, options);
+        break;
+      } catch (e) {
+        // A process still inside execve() refuses briefly: try again for a moment.
+        if ((e as { code?: string }).code !== 'EPERM' || attempt >= 50) throw targetError(pid, e, 'seize');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      }
     }
     const held: HeldSignal[] = [];
     let wasStopped = false;
@@ -123,14 +128,15 @@ export class Tracee {
       if (w.kind !== 'stopped') throw goneDuring(this.pid, w);
       if (w.event !== 0) {
         this.events.push({ event: w.event, msg: ptrace.getEventMsg(this.pid) });
-        if (w.event === PTRACE_EVENT.STOP) continue;
         continue;
       }
       if (w.signal === SIG.TRAP) {
+        const regs = ptrace.getRegs(this.pid);
+        // The trap right after our instruction is our step; any other SIGTRAP is the program's.
+        if (Number(reg(regs, 'rip')) === this.syscallInsn + 2) return regs;
         const info = ptrace.getSiginfo(this.pid);
-        // si_code TRAP_TRACE (2) / TRAP_BRKPT: our step. Anything else is a real SIGTRAP.
         const code = info.readInt32LE(8);
-        if (code === 2 || code === 1 || code === 0x80) return ptrace.getRegs(this.pid);
+        if (code === 2 || code === 1 || code === 0x80) return regs;
         this.held.push({ signal: w.signal, siginfo: info });
         continue;
       }
