@@ -1,6 +1,6 @@
 // `ckpt info`: what an image holds, for people and for programs.
 import { ImageReader } from '../image/reader.js';
-import { reg, REG_NAMES } from '../sys/regs.js';
+import { reg, sreg, REG_NAMES } from '../sys/regs.js';
 import { kindByTag } from '../kinds/index.js';
 import { describeAction } from '../kinds/signals.js';
 import { bytes, hex } from './format.js';
@@ -17,7 +17,7 @@ export function imageSummary(img: ImageReader) {
     dump: m.dump,
     threads: m.threads.map((t) => ({
       tid: t.tid, name: t.name, sigmask: t.sigmask, pendingSignals: t.pending.map((p) => Buffer.from(p, 'base64').readInt32LE(0)),
-      registers: Object.fromEntries(REG_NAMES.map((n) => [n, hex(Number(reg(regs, n)))])),
+      registers: Object.fromEntries(REG_NAMES.map((n) => [n, n === 'rax' || n === 'orig_rax' ? sreg(regs, n).toString() : `0x${reg(regs, n).toString(16)}`])),
       altstack: t.altstack, rseq: t.rseq,
     })),
     memory: m.vmas.map((v) => ({
