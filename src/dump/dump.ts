@@ -22,6 +22,7 @@ import { dumpItimers, dumpPosixTimers } from '../kinds/timers.js';
 import { dumpProcess } from '../kinds/process.js';
 import { validateTarget, planFds, blockers, type FdPlan } from './inspect.js';
 import { VERSION } from '../version.js';
+import { phase } from '../timing.js';
 
 export type Leave = 'running' | 'stopped' | 'killed';
 
@@ -58,7 +59,9 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
   const path = resolve(opts.output ?? defaultImageName(pid));
   const leave = opts.leave ?? 'running';
 
+  phase('validate');
   const t = Tracee.freeze(pid);
+  phase('freeze');
   const frozenAt = performance.now();
   const savedMask = ptrace.getSigmask(pid);
   let scratch: Scratch | undefined;
@@ -75,11 +78,15 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     scratch = new Scratch(pid, base, SCRATCH_SIZE);
     const r: Remote = { t, s: scratch };
 
+    phase('inspect+scratch');
     const proc = dumpProcess(r, pid);
+    phase('process');
     scratch.reset();
     const thread = { ...dumpThread(r, pid, pid), sigmask: savedMask.toString(16) };
     scratch.reset();
+    phase('thread');
     const actions = dumpActions(r);
+    phase('sigactions');
     scratch.reset();
     const sharedPending = dumpSharedPending(pid);
     const itimers = dumpItimers(r);
@@ -92,12 +99,15 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     t.call('munmap (scratch)', SYS.munmap, base, SCRATCH_SIZE);
     scratch = undefined;
 
+    phase('timers+unmap');
     const plan = planMemory(pid, proc.mm.startStack);
+    phase('plan memory');
     const total = plan.reduce((n, v) => n + v.runs.reduce((m, x) => m + x.end - x.start, 0), 0);
     writer = new ImageWriter(path);
     writer.reserveHeaders(1 + loadCount(plan));
     let done = 0;
     const vmas = writeMemory(pid, plan, writer, (n) => opts.onProgress?.((done += n), total));
+    phase('write memory');
     const w = writer;
     const files = dumpFds(pid, fds, (kind, f) => kind.dump(f, { pid, writer: w }));
 
@@ -118,7 +128,9 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
       blobs: writer.blobs,
     };
     const notes = coreNotes(meta, stat);
+    phase('files');
     const size = writer.finish(notes, meta, loadHeaders(vmas));
+    phase('finish');
     writer = undefined;
     release(t, savedMask, leave);
     return { pid, path, size, ms: performance.now() - t0, frozenMs: performance.now() - frozenAt, memoryBytes: total };

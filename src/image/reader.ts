@@ -4,7 +4,8 @@
 import { openSync, fstatSync, readSync, closeSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { decodeEhdr, decodeNotes, decodePhdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_NOTE, type Note, type Phdr } from './elf.js';
-import { hasher, hashHex } from './hash.js';
+import { hashHex } from './hash.js';
+import { verifyRefs } from './verify-refs.js';
 import { FORMAT, Meta, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, type DataRef } from './format.js';
 
 const MAX_NOTES = 256 << 20;
@@ -112,21 +113,5 @@ export class ImageReader {
 
   close(): void {
     closeSync(this.fd);
-  }
-}
-
-export function verifyRefs(path: string, fd: number, refs: DataRef[]): void {
-  const CH = 8 << 20;
-  const buf = Buffer.allocUnsafe(CH);
-  for (const r of refs) {
-    const h = hasher();
-    for (let done = 0; done < r.size; ) {
-      const n = Math.min(CH, r.size - done);
-      const got = readSync(fd, buf, 0, n, r.offset + done);
-      if (got !== n) throw corrupt(path, 'truncated data');
-      h.update(buf.subarray(0, n));
-      done += n;
-    }
-    if (h.hex() !== r.hash) throw corrupt(path, `checksum mismatch in data at offset ${r.offset} (${r.size} bytes)`);
   }
 }

@@ -2,7 +2,7 @@
 // so verification overlaps with the restore reading the same pages.
 import { workerData } from 'node:worker_threads';
 import { openSync, closeSync } from 'node:fs';
-import { verifyRefs } from './reader.js';
+import { verifyRefs } from './verify-refs.js';
 import type { DataRef } from './format.js';
 
 const { path, refs, shared } = workerData as { path: string; refs: DataRef[]; shared: SharedArrayBuffer };

@@ -8,10 +8,18 @@ export interface Verification {
   wait(timeoutMs?: number): void;
 }
 
+/** Below this much data, checking inline costs less than starting a worker. */
+const WORKER_THRESHOLD = 64 << 20;
+
 export function verifyInBackground(image: ImageReader): Verification {
+  const refs = image.dataRefs();
+  if (refs.reduce((n, r) => n + r.size, 0) < WORKER_THRESHOLD) {
+    image.verifyData();
+    return { wait() {} };
+  }
   const shared = new SharedArrayBuffer(4 + 1024);
   const state = new Int32Array(shared, 0, 1);
-  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { path: image.path, refs: image.dataRefs(), shared } });
+  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { path: image.path, refs, shared } });
   worker.unref();
   return {
     wait(timeoutMs = 600_000) {

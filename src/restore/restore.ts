@@ -2,6 +2,7 @@
 // PID, reshape it with remote syscalls, resume it. Each kind restores its
 // own state; this file only sequences. A failure kills what was built.
 import { existsSync, readFileSync } from 'node:fs';
+import { phase } from '../timing.js';
 import { resolve } from 'node:path';
 import { CkptError } from '../errors.js';
 import { ImageReader } from '../image/reader.js';
@@ -43,12 +44,15 @@ export function restore(imagePath: string): RestoreResult {
     if (existsSync(`/proc/${pid}`)) throw pidTaken(pid);
     const notices: string[] = [];
     preflight(meta, image, notices);
+    phase('open+preflight');
     const verification = verifyInBackground(image);
+    phase('start verify');
     const onFailure: Array<() => void> = [];
     const onSuccess: Array<() => void> = [];
     let child: Tracee | undefined;
     try {
       child = createWithPid(pid).child;
+      phase('create process');
       build(child, meta, image, path, notices, onFailure, onSuccess, () => verification.wait());
     } catch (e) {
       if (child) {
@@ -146,7 +150,9 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
       throw new CkptError('IMAGE_VERSION', 'the vDSO of this kernel does not fit the image (was it taken on another kernel?)');
     }
   }
+  phase('trampoline+unmap+mm+vdso');
   restoreMemory(t, scratch, meta.vmas, imgFd);
+  phase('memory');
   t.call('close', SYS.close, imgFd);
 
   // 4. Files, at their numbers.
@@ -170,6 +176,7 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   }
   t.call('close_range', SYS.close_range, high, high + 2, 0);
 
+  phase('files');
   // 5. Process attributes, signals, timers, the thread's own state.
   scratch.reset();
   notices.push(...restoreAttributes(r, meta.process));
@@ -188,9 +195,11 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   scratch.reset();
   primeSleep(r, th);
 
+  phase('attributes, signals, timers, thread');
   // Nothing runs before every byte of the image has checked out.
   verified();
 
+  phase('verification wait');
   // 6. Remove the trampoline (the step stops right after the instruction),
   // then the saved registers and mask, and let it run.
   const left = t.syscall(SYS.munmap, tramp, TRAMPOLINE_SIZE);
@@ -198,4 +207,5 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   ptrace.setRegs(pid, finalRegs(th));
   ptrace.setSigmask(pid, BigInt('0x' + th.sigmask));
   t.detach();
+  phase('resume');
 }

@@ -1,4 +1,7 @@
-import { getSystemErrorName } from 'node:util';
+import { constants } from 'node:os';
+
+// errno number -> name, from Node's own table (no hand-written list).
+const NAMES = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v as number, k]));
 
 /** A failed syscall, shaped like Node's system errors (code, errno, syscall). */
 export class SysError extends Error {
@@ -16,11 +19,7 @@ export class SysError extends Error {
 }
 
 export function errnoName(errno: number): string {
-  try {
-    return getSystemErrorName(-errno);
-  } catch {
-    return `errno ${errno}`;
-  }
+  return NAMES.get(errno) ?? `errno ${errno}`;
 }
 
 /** Throw a SysError when a raw result is -errno; return it otherwise. */
