@@ -7,6 +7,13 @@ import { bytes, hex } from './format.js';
 
 const RLIMIT_NAMES = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];
 
+function describeFd(tag: string, state: unknown): string {
+  const kind = kindByTag(tag);
+  if (!kind) return `${tag} (a kind this ckpt does not know)`;
+  const parsed = kind.schema.safeParse(state);
+  return parsed.success ? kind.describe(parsed.data) : `${tag} (invalid state in the image)`;
+}
+
 export function imageSummary(img: ImageReader) {
   const m = img.meta;
   const th = m.threads[0];
@@ -24,7 +31,7 @@ export function imageSummary(img: ImageReader) {
       start: hex(v.start), end: hex(v.end), prot: v.prot + (v.shared ? 's' : 'p'), backing: v.backing, name: v.name,
       savedBytes: v.runs.reduce((n, r) => n + r.end - r.start, 0),
     })),
-    files: m.files.map((f) => ({ fd: f.fd, kind: f.kind, cloexec: f.cloexec, description: kindByTag(f.kind)?.describe(f.state) ?? f.kind, state: f.state })),
+    files: m.files.map((f) => ({ fd: f.fd, kind: f.kind, cloexec: f.cloexec, description: describeFd(f.kind, f.state), state: f.state })),
     signals: { actions: m.signals.actions, sharedPending: m.signals.sharedPending.map((p) => Buffer.from(p, 'base64').readInt32LE(0)) },
     timers: m.timers,
     rlimits: Object.fromEntries(m.process.rlimits.map(([s, h], i) => [RLIMIT_NAMES[i] ?? String(i), [s, h]])),

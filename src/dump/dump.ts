@@ -129,7 +129,7 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     };
     const notes = coreNotes(meta, stat);
     phase('files');
-    const size = writer.finish(notes, meta, loadHeaders(vmas));
+    const size = writer.finish(notes, meta, loadHeaders(vmas, writer.dataStart));
     phase('finish');
     writer = undefined;
     release(t, savedMask, leave);

@@ -65,7 +65,7 @@ export function decodePhdr(b: Buffer, at: number): Phdr {
 
 export interface Note { name: string; type: number; desc: Buffer }
 
-const pad4 = (n: number) => (n + 3) & ~3;
+const pad4 = (n: number) => Math.ceil(n / 4) * 4;
 
 export function encodeNotes(notes: Note[]): Buffer {
   const parts: Buffer[] = [];

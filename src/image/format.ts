@@ -27,10 +27,11 @@ export const FileIdentity = z.object({
 export type FileIdentity = z.infer<typeof FileIdentity>;
 
 /** Bytes stored in the image at `offset` (page data or a blob). */
-export const DataRef = z.object({ offset: uint, size: uint, hash: z.string().length(16) });
+const hash = z.string().regex(/^[0-9a-f]{16}$/);
+export const DataRef = z.object({ offset: uint, size: uint, hash });
 export type DataRef = z.infer<typeof DataRef>;
 
-export const PageRun = z.object({ start: uint, end: uint, offset: uint, hash: z.string().length(16) });
+export const PageRun = z.object({ start: uint, end: uint, offset: uint, hash });
 export type PageRun = z.infer<typeof PageRun>;
 
 export const Vma = z.object({

@@ -6,12 +6,34 @@ import { CkptError } from '../errors.js';
 import { decodeEhdr, decodeNotes, decodePhdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_NOTE, type Note, type Phdr } from './elf.js';
 import { hashHex } from './hash.js';
 import { verifyRefs } from './verify-refs.js';
-import { FORMAT, Meta, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, type DataRef } from './format.js';
+import { FORMAT, Meta, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, SEAL_SIZE, type DataRef } from './format.js';
 
 const MAX_NOTES = 256 << 20;
 
 function corrupt(path: string, what: string, cause?: unknown): CkptError {
   return new CkptError('IMAGE_CORRUPT', `${path}: ${what}`, { path, cause, hint: 'the image is damaged or incomplete; use another checkpoint' });
+}
+
+/**
+ * The metadata must describe a sane address space before restore acts on it:
+ * page-aligned, ordered, non-overlapping mappings in user space, runs inside
+ * their mapping, data areas inside the file.
+ */
+function checkLayout(path: string, meta: Meta, size: number): void {
+  const PAGE = 4096;
+  const USER_END = 0x7ffffffff000;
+  let prevEnd = 0;
+  for (const v of meta.vmas) {
+    const where = `mapping 0x${v.start.toString(16)}-0x${v.end.toString(16)}`;
+    if (v.start % PAGE || v.end % PAGE || v.end <= v.start || v.start < prevEnd || v.end > USER_END) throw corrupt(path, `bad ${where}`);
+    prevEnd = v.end;
+    let runEnd = v.start;
+    for (const r of v.runs) {
+      if (r.start % PAGE || r.end % PAGE || r.start < runEnd || r.end <= r.start || r.end > v.end || r.offset % PAGE) throw corrupt(path, `bad page run in ${where}`);
+      runEnd = r.end;
+    }
+  }
+  for (const b of meta.blobs) if (b.offset + b.size > size) throw corrupt(path, 'a data area lies past the end of the file');
 }
 
 export class ImageReader {
@@ -60,11 +82,17 @@ export class ImageReader {
     const noteHdr = phdrs.find((p) => p.type === PT_NOTE);
     if (!noteHdr) throw corrupt(path, 'no PT_NOTE segment');
     if (noteHdr.filesz > MAX_NOTES) throw corrupt(path, 'note segment too large');
-    const notes = decodeNotes(read(noteHdr.offset, noteHdr.filesz));
+    let notes: Note[];
+    try {
+      notes = decodeNotes(read(noteHdr.offset, noteHdr.filesz));
+    } catch (e) {
+      if (e instanceof CkptError) throw e;
+      throw corrupt(path, `damaged notes (${(e as Error).message})`, e);
+    }
     const seal = notes.find((n) => n.name === NOTE_OWNER && n.type === NOTE_SEAL);
     const metaNote = notes.find((n) => n.name === NOTE_OWNER && n.type === NOTE_META);
     if (!seal || !metaNote) throw corrupt(path, 'not a ckpt image (a core file without ckpt notes)');
-    if (seal.desc.toString('latin1', 0, 8) !== SEAL_MAGIC) throw corrupt(path, 'bad seal');
+    if (seal.desc.length !== SEAL_SIZE || seal.desc.toString('latin1', 0, 8) !== SEAL_MAGIC) throw corrupt(path, 'bad seal');
     const major = seal.desc.readUInt16LE(8);
     const minor = seal.desc.readUInt16LE(10);
     if (major !== FORMAT.major) {
@@ -80,6 +108,8 @@ export class ImageReader {
     } catch (e) {
       throw corrupt(path, `metadata does not validate: ${(e as Error).message.slice(0, 500)}`, e);
     }
+    if (meta.format.major !== major || meta.format.minor !== minor) throw corrupt(path, 'metadata and seal disagree on the format version');
+    checkLayout(path, meta, size);
     const loads = phdrs.filter((p) => p.type === PT_LOAD);
     // Every page run must be described identically by a PT_LOAD header.
     const byAddr = new Map(loads.filter((l) => l.filesz > 0).map((l) => [l.vaddr, l]));

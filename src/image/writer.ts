@@ -36,12 +36,21 @@ export class ImageWriter {
 
   /** Reserve room for the ELF header and `phnum` program headers; data starts page-aligned after. */
   reserveHeaders(phnum: number): void {
+    // e_phnum is 16 bits and 0xffff means "see section 0" (PN_XNUM), which ckpt does not write.
+    if (phnum >= 0xffff) {
+      throw new CkptError('KIND_UNSUPPORTED', `the process has too many memory mappings for one image (${phnum} program headers, at most 65534)`);
+    }
     this.headerSpace = alignUp(EHDR_SIZE + PHDR_SIZE * phnum, PAGE);
     this.pos = this.headerSpace;
   }
 
   get offset(): number {
     return this.pos;
+  }
+
+  /** Where page data starts (right after the headers). */
+  get dataStart(): number {
+    return this.headerSpace;
   }
 
   /** Copy [start, start+len) of the target's memory into the image. */

@@ -79,12 +79,16 @@ export function loadCount(plan: VmaPlan[]): number {
   return plan.reduce((n, v) => n + Math.max(1, v.runs.length), 0);
 }
 
-/** PT_LOAD headers so that gdb and readelf see the saved memory. */
-export function loadHeaders(vmas: Vma[]): Phdr[] {
+/**
+ * PT_LOAD headers so that gdb and readelf see the saved memory. A mapping with
+ * no saved pages gets p_filesz 0 and, as in kernel cores, a non-zero offset:
+ * gdb misreads offset 0 as a second copy of the notes.
+ */
+export function loadHeaders(vmas: Vma[], dataStart: number): Phdr[] {
   const out: Phdr[] = [];
   for (const v of vmas) {
     const flags = (v.prot[0] === 'r' ? PF_R : 0) | (v.prot[1] === 'w' ? PF_W : 0) | (v.prot[2] === 'x' ? PF_X : 0);
-    if (v.runs.length === 0) out.push({ type: PT_LOAD, flags, offset: 0, vaddr: v.start, filesz: 0, memsz: v.end - v.start, align: 4096 });
+    if (v.runs.length === 0) out.push({ type: PT_LOAD, flags, offset: dataStart, vaddr: v.start, filesz: 0, memsz: v.end - v.start, align: 4096 });
     for (const r of v.runs) out.push({ type: PT_LOAD, flags, offset: r.offset, vaddr: r.start, filesz: r.end - r.start, memsz: r.end - r.start, align: 4096 });
   }
   return out;
