@@ -165,13 +165,14 @@ const record = (i: number) => `rec ${String(i).padStart(11, '0')}\n`;
  * until the other end is there: the test holds it O_RDWR (which never
  * blocks) while the reader opens, then keeps a plain writer end only.
  */
-async function fifoSetup(lab: Lab, count: number) {
+async function fifoSetup(lab: Lab, count: number, pauseAt?: number) {
   const fifo = lab.path('fifo');
   const mk = await run('mkfifo', [fifo]);
   assert.equal(mk.code, 0, mk.stderr);
   const both = openSync(fifo, C.O_RDWR | C.O_NONBLOCK);
   try {
-    const w = await lab.start(await compile('fifo'), [fifo, String(count)]);
+    const pause = pauseAt === undefined ? [] : [String(pauseAt), lab.path('GO')];
+    const w = await lab.start(await compile('fifo'), [fifo, String(count), ...pause]);
     await waitLine(w.log, /^opened$/);
     const writer = openSync(fifo, C.O_WRONLY | C.O_NONBLOCK);
     return { fifo, w, writer };
@@ -194,15 +195,16 @@ function assertRecords(log: string, count: number): void {
 
 test('FIFO with data in flight, the test keeps its writer end open', T, async (t) => {
   const lab = Lab.create(t);
-  const { w, writer } = await fifoSetup(lab, 60);
+  const { w, writer } = await fifoSetup(lab, 60, 10);
   try {
     writeSync(writer, Array.from({ length: 40 }, (_, i) => record(i)).join(''));
-    await until('10 records read', () => gotRecords(w.log).length >= 10, { detail: () => tail(w.log) });
+    // It reads 10 records and waits: 30 are in flight at the checkpoint.
+    await waitLine(w.log, /^paused at 10$/);
     await lab.dumpKill(w.pid, lab.path('img.ckpt'));
-    const before = gotRecords(w.log).length;
-    assert.ok(before < 40, 'some data is still in flight');
+    assert.equal(gotRecords(w.log).length, 10);
     const bg = lab.ckptBackground(['restore', lab.path('img.ckpt')]);
     lab.own(w.pid, w.cmd);
+    writeFileSync(lab.path('GO'), '');
     await until('all 40 records read after restore', () => {
       if (bg.ended) throw new Error(describeRun(bg.args, bg.ended));
       return gotRecords(w.log).length >= 40;
@@ -219,14 +221,14 @@ test('FIFO with data in flight, the test keeps its writer end open', T, async (t
 
 test('FIFO with data in flight, nobody else holds it: the data comes from the image', T, async (t) => {
   const lab = Lab.create(t);
-  const { w, writer } = await fifoSetup(lab, 40);
+  const { w, writer } = await fifoSetup(lab, 40, 10);
   writeSync(writer, Array.from({ length: 40 }, (_, i) => record(i)).join(''));
   closeSync(writer);
-  await until('10 records read', () => gotRecords(w.log).length >= 10, { detail: () => tail(w.log) });
+  await waitLine(w.log, /^paused at 10$/);
   await lab.dumpKill(w.pid, lab.path('img.ckpt'));
-  // The pipe is gone with its last holder: what the program had not read is only in the image.
-  const before = gotRecords(w.log).length;
-  assert.ok(before < 40, 'some data is still in flight');
+  // The pipe is gone with its last holder: the 30 records not read yet are only in the image.
+  assert.equal(gotRecords(w.log).length, 10);
+  writeFileSync(lab.path('GO'), '');
   const r = await lab.ckpt(['restore', lab.path('img.ckpt')], { timeoutMs: 60_000 });
   lab.own(w.pid, w.cmd);
   assert.equal(r.code, 0, describeRun(['restore'], r) + tail(w.log));
@@ -262,11 +264,11 @@ for (const mode of ['libc', 'raw', 'abs'] as const) {
   const what = { libc: 'sleep(3)', raw: 'the nanosleep syscall', abs: 'an absolute clock_nanosleep' }[mode];
   test(`a process blocked in ${what} sleeps on for the time it had left: not less, not all over again`, T, async (t) => {
     const lab = Lab.create(t);
-    const secs = 3;
+    const secs = 4; // long enough for a slow dump to catch it asleep
     const w = await lab.start(await compile('sleeper'), [mode, String(secs)]);
     const t0 = Number((await waitLine(w.log, /^before 0 at ([\d.]+)$/))[1]);
     assert.ok(t0 <= monoNow() && monoNow() - t0 < 30, `the workload's CLOCK_MONOTONIC (${t0}) is not the test's (${monoNow()})`);
-    // Checkpoint well into the sleep, so that resuming and starting over differ by a second.
+    // Checkpoint 1 s into the sleep, so that resuming and starting over differ by a second.
     await until('the process 1 s into its sleep', () => [35, 230].includes(syscallOf(w.pid)) && monoNow() - t0 >= 1.0);
     await lab.dumpKill(w.pid, lab.path('img.ckpt'));
     assert.equal(lines(w.log).length, 1, tail(w.log));
@@ -283,7 +285,7 @@ for (const mode of ['libc', 'raw', 'abs'] as const) {
     assert.ok(slept >= secs - 0.002, `slept only ${slept} s of ${secs}`);
     assert.equal(left, 0);
     t.diagnostic(`slept ${slept} s in all, woke ${(woke - running).toFixed(3)} s after the restore`);
-    // At least 1 s of the sleep was over at the checkpoint: the rest is < 2 s.
+    // At least 1 s of the sleep was over at the checkpoint: what is left is under secs - 1.
     assert.ok(woke - running < secs - 0.4, `woke ${(woke - running).toFixed(3)} s after the restore: the ${secs} s sleep started over`);
     assert.equal(all[2], 'done');
   });

@@ -1,6 +1,8 @@
 /* Reads COUNT 16-byte records from a FIFO, one per tick, printing each.
- * usage: fifo PATH COUNT
- * Between records it blocks in read() when the FIFO is empty. */
+ * usage: fifo PATH COUNT [PAUSE_AT GO_FILE]
+ * Between records it blocks in read() when the FIFO is empty. With PAUSE_AT,
+ * it stops reading after that many records ("paused at N") until GO_FILE
+ * exists, so that a checkpoint surely finds data in flight. */
 #include "common.h"
 
 #define REC 16
@@ -8,6 +10,8 @@
 int main(int argc, char **argv) {
   if (argc < 3) fail("usage: fifo PATH COUNT");
   long count = atol(argv[2]);
+  long pause_at = argc > 4 ? atol(argv[3]) : -1;
+  const char *go = argc > 4 ? argv[4] : NULL;
   /* Waits for a writer (the test has one open already). */
   int fd = open(argv[1], O_RDONLY);
   if (fd < 0) fail("open %s: %s", argv[1], strerror(errno));
@@ -25,6 +29,10 @@ int main(int argc, char **argv) {
     }
     rec[REC - 1] = 0;
     say("got %ld %s\n", i, rec);
+    if (i + 1 == pause_at) {
+      say("paused at %ld\n", pause_at);
+      while (access(go, F_OK) != 0) nap_ms(ms);
+    }
     nap_ms(ms);
   }
   say("done\n");
