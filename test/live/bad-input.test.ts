@@ -163,6 +163,7 @@ test('restore of a truncated image: IMAGE_CORRUPT (7), no process created', T, a
   const lab = Lab.create(t);
   const { w, image } = await killedCounter(lab);
   const size = statSync(image).size;
+  const logBefore = readFileSync(w.log, 'utf8');
   truncateSync(image, Math.floor(size / 2));
   await ckptFails(lab, ['restore', image], EXIT.IMAGE_CORRUPT, /img\.ckpt/);
   await assertNotRestored(lab, w.pid, ['img.ckpt', 'out.log']);
@@ -171,6 +172,7 @@ test('restore of a truncated image: IMAGE_CORRUPT (7), no process created', T, a
   truncateSync(image, 0);
   await ckptFails(lab, ['restore', image], EXIT.IMAGE_CORRUPT, /img\.ckpt/);
   await assertNotRestored(lab, w.pid, ['img.ckpt', 'out.log']);
+  assert.equal(readFileSync(w.log, 'utf8'), logBefore, 'the program never ran again');
 });
 
 test('restore of an image missing only its last byte: IMAGE_CORRUPT (7)', T, async (t) => {
@@ -204,30 +206,38 @@ function largestLoad(image: string): { offset: number; size: number } {
   }
 }
 
-test('restore of an image with a flipped byte in page data: IMAGE_CORRUPT (7) before anything runs', T, async (t) => {
-  const lab = Lab.create(t);
-  const { w, image } = await killedCounter(lab, 'heap', [String(8 << 20)]);
-  const load = largestLoad(image);
-  assert.ok(load.size >= 8 << 20, `the heap is saved as one segment (largest: ${load.size} bytes)`);
-  const at = load.offset + Math.floor(load.size / 2);
-  const fd = openSync(image, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, at);
-    b[0] ^= 0x01;
-    writeSync(fd, b, 0, 1, at);
-  } finally {
-    closeSync(fd);
-  }
-  await ckptFails(lab, ['restore', image], EXIT.IMAGE_CORRUPT, /checksum/);
-  await assertNotRestored(lab, w.pid, ['img.ckpt', 'out.log']);
-  await ckptFails(lab, ['info', image, '--verify'], EXIT.IMAGE_CORRUPT, /checksum/);
-  // The same again with --json: the error as JSON on stdout, same exit code.
-  const r = await lab.ckpt(['restore', image, '--json']);
-  assert.equal(r.code, EXIT.IMAGE_CORRUPT, describeRun(['restore', '--json'], r));
-  assert.equal(JSON.parse(r.stdout).error.code, 'IMAGE_CORRUPT');
-  await assertNotRestored(lab, w.pid, ['img.ckpt', 'out.log']);
-});
+// Small images are verified before the process is created, large ones while
+// it is being built: both must fail before the program runs a single instruction.
+for (const mib of [8, 80]) {
+  test(`restore of an image (${mib} MiB heap) with a flipped byte in page data: IMAGE_CORRUPT (7) before anything runs`, T, async (t) => {
+    const lab = Lab.create(t);
+    const { w, image } = await killedCounter(lab, 'heap', [String(mib << 20)]);
+    const load = largestLoad(image);
+    assert.ok(load.size >= mib << 20, `the heap is saved as one segment (largest: ${load.size} bytes)`);
+    const at = load.offset + Math.floor(load.size / 2);
+    const fd = openSync(image, 'r+');
+    try {
+      const b = Buffer.alloc(1);
+      readSync(fd, b, 0, 1, at);
+      b[0] ^= 0x01;
+      writeSync(fd, b, 0, 1, at);
+    } finally {
+      closeSync(fd);
+    }
+    const logBefore = readFileSync(w.log, 'utf8');
+    await ckptFails(lab, ['restore', image], EXIT.IMAGE_CORRUPT, /checksum/);
+    await assertNotRestored(lab, w.pid, ['img.ckpt', 'out.log']);
+    // Had the program run at all, it would have written its next tick.
+    assert.equal(readFileSync(w.log, 'utf8'), logBefore, 'the restored program must not have run');
+    await ckptFails(lab, ['info', image, '--verify'], EXIT.IMAGE_CORRUPT, /checksum/);
+    // The same again with --json: the error as JSON on stdout, same exit code.
+    const r = await lab.ckpt(['restore', image, '--json']);
+    assert.equal(r.code, EXIT.IMAGE_CORRUPT, describeRun(['restore', '--json'], r));
+    assert.equal(JSON.parse(r.stdout).error.code, 'IMAGE_CORRUPT');
+    await assertNotRestored(lab, w.pid, ['img.ckpt', 'out.log']);
+    assert.equal(readFileSync(w.log, 'utf8'), logBefore, 'the restored program must not have run');
+  });
+}
 
 test('restore when a privately mapped file changed: FILE_CHANGED (10) naming the file', T, async (t) => {
   const lab = Lab.create(t);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, constants as C, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import {
-  Lab, compile, until, waitTick, waitLine, lastTick, lines, ticks, tail, readLog, assertCounter, describeRun, waitGone,
+  Lab, compile, until, waitTick, waitLine, lastTick, lines, tail, readLog, describeRun, waitGone,
   syscallOf, procState, run,
 } from './harness.js';
 
@@ -305,4 +305,3 @@ test('an interval timer (ITIMER_REAL) keeps ticking after restore', T, async (t)
   assert.equal(lines(w.log).filter((l) => l.startsWith('timer every')).length, 1, 'the program did not start over');
 });
 
-export { ticks };

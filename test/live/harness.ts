@@ -2,8 +2,13 @@
 // as a subprocess. Nothing here sleeps for a fixed time: every wait polls a
 // condition against a generous deadline. Every process a test starts (and
 // every PID it restores) is killed by PID when the test ends, pass or fail.
+//
+// Run: npx tsc -p . && node --test --test-concurrency=1 dist/test/live/
+// (as root: restoring a PID needs CAP_SYS_ADMIN; gcc, python3, perl, gdb,
+// readelf, mkfifo and unshare are used). CKPT_CLI=path/to/main.js tests
+// another build of the CLI; CKPT_KEEP=1 keeps the temp dirs for a look.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,8 +165,6 @@ export interface Workload {
   cmd: string;
 }
 
-const exeOfChild = (w: Workload) => w.cmd;
-
 export interface Background {
   child: ChildProcess;
   args: string[];
@@ -284,7 +287,7 @@ export class Lab {
     const dumpedAt = lastTick(w.log);
     await opts.afterDump?.();
     const bg = this.ckptBackground(['restore', image]);
-    this.own(w.pid, exeOfChild(w));
+    this.own(w.pid, w.cmd);
     await this.waitTickWhile(bg, w.log, dumpedAt + (opts.more ?? 5));
     await opts.afterRestore?.(dumpedAt);
     this.stop();
@@ -405,10 +408,4 @@ export function assertCounter(path: string, min: number): number[] {
   return t;
 }
 
-/** No image, no `.NAME.tmp-*` file left in `dir` (besides `keep`). */
-export function assertNothingLeft(dir: string, keep: string[]): void {
-  const extra = readdirSync(dir).filter((f) => !keep.includes(f));
-  assert.deepEqual(extra, [], `files left behind in ${dir}: ${extra.join(', ')}`);
-}
 
-export { existsSync };
