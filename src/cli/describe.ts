@@ -16,13 +16,11 @@ function describeFd(tag: string, state: unknown): string {
 
 export function imageSummary(img: ImageReader) {
   const m = img.meta;
-  const th = m.threads[0];
-  const regs = Buffer.from(th.regs, 'base64');
   return {
     image: { path: img.path, size: img.size, format: `${m.format.major}.${m.format.minor}`, createdAt: m.createdAt, host: m.host, tool: m.tool },
     process: { pid: m.process.pid, comm: m.process.comm, cmdline: m.process.cmdline, exe: m.process.exe?.path ?? null, cwd: m.process.cwd, uid: m.process.uid, gid: m.process.gid, umask: m.process.umask.toString(8) },
     dump: m.dump,
-    threads: m.threads.map((t) => ({
+    threads: m.threads.map((t) => ({ t, regs: Buffer.from(t.regs, 'base64') })).map(({ t, regs }) => ({
       tid: t.tid, name: t.name, sigmask: t.sigmask, pendingSignals: t.pending.map((p) => Buffer.from(p, 'base64').readInt32LE(0)),
       registers: Object.fromEntries(REG_NAMES.map((n) => [n, n === 'rax' || n === 'orig_rax' ? sreg(regs, n).toString() : `0x${reg(regs, n).toString(16)}`])),
       altstack: t.altstack, rseq: t.rseq,

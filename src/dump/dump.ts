@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { hostname, release as kernelRelease } from 'node:os';
 import { resolve } from 'node:path';
 import { CkptError } from '../errors.js';
-import { Tracee } from '../tracee/tracee.js';
+import { FrozenProcess } from '../tracee/frozen-process.js';
 import { Scratch } from '../tracee/scratch.js';
 import type { Remote } from '../tracee/remote.js';
-import { SYS, MAP, PROT, SIG, kill, ptrace, mem, syscallRaw, waitFor } from '../sys/index.js';
+import { SYS, MAP, PROT, mem, syscallRaw } from '../sys/index.js';
 import { parseMaps } from '../proc/maps.js';
 import { parseStat } from '../proc/stat.js';
 import { ImageWriter } from '../image/writer.js';
@@ -42,7 +42,6 @@ export interface DumpResult {
 }
 
 const SCRATCH_SIZE = 64 * 1024;
-const ALL_SIGNALS = 0xffffffffffffffffn;
 const KCMP_FILE = 0;
 const SYS_kcmp = 312;
 
@@ -60,20 +59,20 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
   const leave = opts.leave ?? 'running';
 
   phase('validate');
-  const t = Tracee.freeze(pid);
+  const fp = FrozenProcess.freeze(pid);
+  const t = fp.main;
   phase('freeze');
   const frozenAt = performance.now();
-  const savedMask = ptrace.getSigmask(pid);
   let scratch: Scratch | undefined;
   let writer: ImageWriter | undefined;
   let heldRequeued = false;
   try {
-    ptrace.setSigmask(pid, ALL_SIGNALS); // nothing gets delivered while ckpt works inside
     const fds = planFds(pid); // again, now that nothing can change
     const late = blockers(pid, fds);
     if (late.length) throw unsupported(pid, late);
 
-    if (!t.findSyscallAtRip()) t.syscallInsn = findSyscallInVdso(pid);
+    const vdsoInsn = findSyscallInVdso(pid);
+    for (const th of fp.threads) if (!th.findSyscallAtRip()) th.syscallInsn = vdsoInsn;
     const base = t.call('mmap (scratch)', SYS.mmap, 0, SCRATCH_SIZE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, -1, 0);
     scratch = new Scratch(pid, base, SCRATCH_SIZE);
     const r: Remote = { t, s: scratch };
@@ -82,7 +81,10 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     const proc = dumpProcess(r, pid);
     phase('process');
     scratch.reset();
-    const thread = { ...dumpThread(r, pid, pid), sigmask: savedMask.toString(16) };
+    const threads = fp.threads.map((th) => {
+      scratch!.reset();
+      return { ...dumpThread({ t: th, s: scratch! }, pid, th.pid), sigmask: fp.maskOf(th.pid).toString(16) };
+    });
     scratch.reset();
     phase('thread');
     const actions = dumpActions(r);
@@ -94,7 +96,7 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     scratch.reset();
     // Signals ckpt took from the thread while freezing go back into its queue
     // now (blocked until release); the image has them as pending already.
-    queueSignals(r, pid, pid, t.held.map((h) => h.siginfo));
+    for (const th of fp.threads) queueSignals({ t: th, s: scratch }, pid, th.pid, th.held.map((h) => h.siginfo));
     heldRequeued = true;
     t.call('munmap (scratch)', SYS.munmap, base, SCRATCH_SIZE);
     scratch = undefined;
@@ -120,7 +122,7 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
       host: { hostname: hostname(), kernel: kernelRelease(), arch: process.arch },
       dump: { frozenMs, leftRunning: leave !== 'killed' },
       process: proc,
-      threads: [thread],
+      threads,
       signals: { actions, sharedPending },
       timers: { itimers, posix },
       vmas,
@@ -132,32 +134,20 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     const size = writer.finish(notes, meta, loadHeaders(vmas, writer.dataStart));
     phase('finish');
     writer = undefined;
-    release(t, savedMask, leave);
+    fp.release(leave);
     return { pid, path, size, ms: performance.now() - t0, frozenMs: performance.now() - frozenAt, memoryBytes: total };
   } catch (e) {
     writer?.abort();
     try {
       if (scratch) t.syscall(SYS.munmap, scratch.base, SCRATCH_SIZE);
-      if (!heldRequeued && t.held.length && t.syscallInsn) {
+      if (!heldRequeued) {
         // Give back signals taken during the freeze, the simple way.
-        for (const h of t.held) syscallRaw(SYS.tgkill, pid, pid, h.signal);
+        for (const th of fp.threads) for (const h of th.held) syscallRaw(SYS.tgkill, pid, th.pid, h.signal);
       }
-      release(t, savedMask, 'running');
     } catch { /* the target is gone: nothing to give back */ }
+    fp.release('running');
     throw e;
   }
-}
-
-function release(t: Tracee, mask: bigint, leave: Leave): void {
-  t.restoreRegs();
-  ptrace.setSigmask(t.pid, mask);
-  if (leave === 'killed') {
-    kill(t.pid, SIG.KILL);
-    try { waitFor(t.pid, 10_000); } catch { /* reaped elsewhere */ }
-    return;
-  }
-  if (leave === 'stopped' && !t.wasStopped) kill(t.pid, SIG.STOP);
-  t.detach();
 }
 
 function dumpFds(pid: number, fds: FdPlan[], save: (kind: NonNullable<FdPlan['kind']>, f: FdPlan['facts']) => unknown): FdRecord[] {
@@ -194,16 +184,23 @@ function unsupported(pid: number, problems: string[]): CkptError {
 /** The notes that make the image a core file gdb and readelf understand. */
 function coreNotes(meta: Meta, stat: ReturnType<typeof parseStat>): Note[] {
   const p = meta.process;
-  const th = meta.threads[0];
-  const regs = Buffer.from(th.regs, 'base64');
-  const xstate = Buffer.from(th.xstate, 'base64');
   const files = meta.vmas.filter((v) => v.backing === 'file' && v.file).map((v) => ({ start: v.start, end: v.end, offset: v.file!.offset, path: v.file!.path }));
+  // The kernel's order: the first thread's status, the process notes, its
+  // FPU state; then each further thread's status and FPU state.
+  const perThread = meta.threads.map((th) => {
+    const xstate = Buffer.from(th.xstate, 'base64');
+    const regs = Buffer.from(th.regs, 'base64');
+    return {
+      status: { name: 'CORE', type: NT.PRSTATUS, desc: prstatus({ signal: 0, pid: th.tid, ppid: p.ppid, pgrp: stat.pgrp, sid: stat.session, sigpend: 0n, sighold: BigInt('0x' + th.sigmask), regs }) },
+      fpu: [{ name: 'CORE', type: NT.PRFPREG, desc: xstate.subarray(0, 512) }, { name: 'LINUX', type: NT.X86_XSTATE, desc: xstate }],
+    };
+  });
   return [
-    { name: 'CORE', type: NT.PRSTATUS, desc: prstatus({ signal: 0, pid: p.pid, ppid: p.ppid, pgrp: stat.pgrp, sid: stat.session, sigpend: 0n, sighold: BigInt('0x' + th.sigmask), regs }) },
+    perThread[0].status,
     { name: 'CORE', type: NT.PRPSINFO, desc: prpsinfo({ state: stat.state, pid: p.pid, ppid: p.ppid, pgrp: stat.pgrp, sid: stat.session, uid: p.uid[0], gid: p.gid[0], fname: p.comm, args: p.cmdline.join(' ') }) },
     { name: 'CORE', type: NT.AUXV, desc: Buffer.from(p.auxv, 'base64') },
     { name: 'CORE', type: NT.FILE, desc: ntFile(files) },
-    { name: 'CORE', type: NT.PRFPREG, desc: xstate.subarray(0, 512) },
-    { name: 'LINUX', type: NT.X86_XSTATE, desc: xstate },
+    ...perThread[0].fpu,
+    ...perThread.slice(1).flatMap((x) => [x.status, ...x.fpu]),
   ];
 }

@@ -69,8 +69,10 @@ export function planFds(pid: number): FdPlan[] {
 /** Everything that blocks a checkpoint of this (single-threaded, childless) process. */
 export function blockers(pid: number, fds: FdPlan[]): string[] {
   const out: string[] = [];
-  const threads = threadsOf(pid);
-  if (threads.length > 1) out.push(`${threads.length} threads (TIDs ${threads.filter((t) => t !== pid).slice(0, 8).join(', ')}${threads.length > 9 ? ', ...' : ''}): multi-threaded processes are not supported yet`);
+  try {
+    const state = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0);
+    if (state === 'Z') out.push('its main thread has exited while other threads run (not supported)');
+  } catch { /* gone: caught later */ }
   for (const c of childrenOf(pid)) {
     let comm = '';
     try { comm = readFileSync(`/proc/${c}/comm`, 'utf8').trim(); } catch { /* gone */ }

@@ -71,15 +71,12 @@ export function restoreMm(r: Remote, p: ProcessState): void {
   }
 }
 
-/** cwd, umask, rlimits, personality, name. Returns notices for limits it could not set. */
+/** cwd, umask, rlimits, personality. Returns notices for limits it could not set. */
 export function restoreAttributes(r: Remote, p: ProcessState): string[] {
   const notices: string[] = [];
   r.t.call(`chdir ${p.cwd}`, SYS.chdir, r.s.str(p.cwd));
   r.t.call('umask', SYS.umask, p.umask);
   r.t.call('personality', SYS.personality, p.personality);
-  const name = Buffer.alloc(16);
-  name.write(p.comm.slice(0, 15));
-  r.t.call('prctl(PR_SET_NAME)', SYS.prctl, PR.SET_NAME, r.s.put(name), 0, 0, 0);
   const cur = r.s.alloc(16);
   p.rlimits.forEach(([soft, hard], i) => {
     const b = Buffer.alloc(16);
@@ -101,7 +98,10 @@ export function restoreAttributes(r: Remote, p: ProcessState): string[] {
   return notices;
 }
 
-/** Credentials come last: everything privileged is done by then. */
+/**
+ * Credentials come last: everything privileged is done by then. The
+ * syscalls change the calling thread only, so every thread makes them.
+ */
 export function restoreCredentials(r: Remote, p: ProcessState): void {
   const groups = Buffer.alloc(4 * Math.max(1, p.groups.length));
   p.groups.forEach((g, i) => groups.writeUInt32LE(g, i * 4));

@@ -59,6 +59,9 @@ function sleepRemaining(r: Remote, regs: Buffer): string | null {
 /** Everything of the thread but its registers, which come last. */
 export function restoreThreadState(r: Remote, th: Thread): void {
   const t = r.t;
+  const name = Buffer.alloc(16);
+  name.write(th.name.slice(0, 15));
+  t.call('prctl(PR_SET_NAME)', SYS.prctl, PR.SET_NAME, r.s.put(name), 0, 0, 0);
   ptrace.setXstate(t.pid, Buffer.from(th.xstate, 'base64'));
   if (th.altstack.flags !== 2 /* SS_DISABLE */) {
     const b = Buffer.alloc(24);
@@ -105,6 +108,23 @@ export function primeSleep(r: Remote, th: Thread): void {
   ts.writeBigInt64LE(left / 1_000_000_000n, 0);
   ts.writeBigInt64LE(left % 1_000_000_000n, 8);
   r.t.startBlockingAndInterrupt(SYS.clock_nanosleep, clock, 0, r.s.put(ts), rem);
+}
+
+const CLONE_THREAD_FLAGS = 0x100 /* VM */ | 0x200 /* FS */ | 0x400 /* FILES */ | 0x800 /* SIGHAND */ | 0x10000 /* THREAD */ | 0x40000; /* SYSVSEM */
+
+/**
+ * A further thread for a restored process, with its saved TID: clone3 with
+ * set_tid run in the main thread. The new thread is auto-attached (ptrace
+ * TRACECLONE) and waits in a stop at the trampoline.
+ */
+export function createThread(r: Remote, tid: number): void {
+  const tidAt = r.s.put(Buffer.from(new Int32Array([tid]).buffer));
+  const args = Buffer.alloc(88);
+  args.writeBigUInt64LE(BigInt(CLONE_THREAD_FLAGS), 0);
+  args.writeBigUInt64LE(BigInt(tidAt), 64);
+  args.writeBigUInt64LE(1n, 72);
+  const got = r.t.call(`clone3 (thread ${tid})`, SYS.clone3, r.s.put(args), 88);
+  if (got !== tid) throw new Error(`thread came back as ${got}, not ${tid}`);
 }
 
 export const RESTART_CODES = [ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK];

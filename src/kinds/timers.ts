@@ -57,7 +57,7 @@ export function restorePosixTimers(r: Remote, timers: PosixTimer[], pid: number)
       ev.writeBigUInt64LE(BigInt('0x' + p.value), 0);
       ev.writeInt32LE(p.signal, 8);
       ev.writeInt32LE(p.notify, 12);
-      ev.writeInt32LE(p.notify & 4 ? pid : 0, 16); // single-threaded: the thread is the process
+      ev.writeInt32LE(p.notify & 4 ? p.notifyTid || pid : 0, 16); // threads keep their TIDs
       const idAt = r.s.put(Buffer.from(new Int32Array([p.id]).buffer));
       r.t.call('timer_create', SYS.timer_create, p.clockId, r.s.put(ev), idAt);
       const got = r.s.read(idAt, 4).readInt32LE(0);

@@ -9,7 +9,7 @@ import { ImageReader } from '../image/reader.js';
 import { verifyInBackground } from '../image/verify.js';
 import type { Meta } from '../image/format.js';
 import { Scratch } from '../tracee/scratch.js';
-import type { Tracee } from '../tracee/tracee.js';
+import { Tracee } from '../tracee/tracee.js';
 import type { Remote } from '../tracee/remote.js';
 import { SYS, MAP, PROT, O, F, SIG, ARCH, AT_FDCWD, TASK_SIZE, ptrace, mem, kill, waitFor, setChildSubreaper, FD_CLOEXEC } from '../sys/index.js';
 import { parseMaps } from '../proc/maps.js';
@@ -20,7 +20,7 @@ import type { RestoreContext } from '../kinds/types.js';
 import { restoreMm, restoreAttributes, restoreCredentials } from '../kinds/process.js';
 import { restoreActions, queueSignals } from '../kinds/signals.js';
 import { restoreItimers, restorePosixTimers } from '../kinds/timers.js';
-import { restoreThreadState, finalRegs, primeSleep } from '../kinds/thread.js';
+import { restoreThreadState, finalRegs, primeSleep, createThread } from '../kinds/thread.js';
 import { createWithPid, pidTaken, INHERITED_BASE } from './stub.js';
 
 export interface RestoreResult {
@@ -42,6 +42,7 @@ export function restore(imagePath: string): RestoreResult {
     const pid = meta.process.pid;
     waitForZombie(pid);
     if (existsSync(`/proc/${pid}`)) throw pidTaken(pid);
+    for (const th of meta.threads) if (th.tid !== pid && existsSync(`/proc/${th.tid}`)) throw pidTaken(th.tid);
     const notices: string[] = [];
     preflight(meta, image, notices);
     phase('open+preflight');
@@ -115,7 +116,8 @@ function pickTrampoline(meta: Meta, pid: number): number {
 
 function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, notices: string[], onFailure: Array<() => void>, onSuccess: Array<() => void>, verified: () => void): void {
   const pid = t.pid;
-  const th = meta.threads[0];
+  const th = meta.threads.find((x) => x.tid === pid);
+  if (!th) throw new CkptError('IMAGE_CORRUPT', `the image has no main thread (TID ${pid})`);
   ptrace.setSigmask(pid, ALL_SIGNALS);
   // The helper's rseq area is about to vanish: the kernel must stop writing to it.
   const rs = ptrace.getRseqConfig(pid);
@@ -177,35 +179,59 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   t.call('close_range', SYS.close_range, high, high + 2, 0);
 
   phase('files');
-  // 5. Process attributes, signals, timers, the thread's own state.
+  // 5. Process attributes, signal actions, timers.
   scratch.reset();
   notices.push(...restoreAttributes(r, meta.process));
   scratch.reset();
   restoreActions(r, meta.signals.actions);
   scratch.reset();
   restoreItimers(r, meta.timers.itimers);
-  restorePosixTimers(r, meta.timers.posix, pid);
   scratch.reset();
-  restoreThreadState(r, th);
+  // 6. The other threads, each with its TID, then every thread's own state.
+  const threads: Array<{ t: Tracee; th: Meta['threads'][number] }> = [{ t, th }];
+  for (const other of meta.threads.filter((x) => x.tid !== pid)) {
+    scratch.reset();
+    createThread(r, other.tid);
+    const st = waitFor(other.tid, 10_000);
+    if (st.kind !== 'stopped') throw new CkptError('INTERNAL', `thread ${other.tid} ended before it could be restored`);
+    const tt = Tracee.adopt(other.tid);
+    tt.syscallInsn = tramp;
+    ptrace.setSigmask(other.tid, ALL_SIGNALS);
+    threads.push({ t: tt, th: other });
+  }
   scratch.reset();
-  queueSignals(r, pid, pid, th.pending.map((b) => Buffer.from(b, 'base64')));
+  restorePosixTimers(r, meta.timers.posix, pid); // a timer may signal a given thread: after they exist
+  for (const x of threads) {
+    const rx: Remote = { t: x.t, s: scratch };
+    scratch.reset();
+    restoreThreadState(rx, x.th);
+    scratch.reset();
+    queueSignals(rx, pid, x.th.tid, x.th.pending.map((b) => Buffer.from(b, 'base64')));
+  }
+  scratch.reset();
   queueSignals(r, pid, undefined, meta.signals.sharedPending.map((b) => Buffer.from(b, 'base64')));
-  scratch.reset();
-  restoreCredentials(r, meta.process);
-  scratch.reset();
-  primeSleep(r, th);
+  for (const x of threads) {
+    scratch.reset();
+    restoreCredentials({ t: x.t, s: scratch }, meta.process);
+  }
+  for (const x of threads) {
+    scratch.reset();
+    primeSleep({ t: x.t, s: scratch }, x.th);
+  }
 
-  phase('attributes, signals, timers, thread');
+  phase('attributes, signals, timers, threads');
   // Nothing runs before every byte of the image has checked out.
   verified();
 
   phase('verification wait');
-  // 6. Remove the trampoline (the step stops right after the instruction),
-  // then the saved registers and mask, and let it run.
+  // 7. Remove the trampoline (the step stops right after the instruction),
+  // then the saved registers and masks, and let every thread run.
   const left = t.syscall(SYS.munmap, tramp, TRAMPOLINE_SIZE);
   if (left !== 0) throw new CkptError('INTERNAL', `removing the trampoline failed (${left})`);
-  ptrace.setRegs(pid, finalRegs(th));
-  ptrace.setSigmask(pid, BigInt('0x' + th.sigmask));
-  t.detach();
+  for (const x of threads) {
+    ptrace.setRegs(x.t.pid, finalRegs(x.th));
+    ptrace.setSigmask(x.t.pid, BigInt('0x' + x.th.sigmask));
+  }
+  for (const x of threads) x.t.detach();
   phase('resume');
 }
