@@ -53,7 +53,7 @@ export function fdFacts(pid: number): FdFacts[] {
       const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
       const stat = statSync(`/proc/${pid}/fd/${fd}`);
       const info = parseFdinfo(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
-      out.push({ pid, fd, link, stat, info });
+      out.push({ pid, fd, link, stat, info, peers: out });
     } catch { /* closed meanwhile */ }
   }
   return out.sort((a, b) => a.fd - b.fd);

@@ -25,7 +25,7 @@ function bytesInPipe(fd: number): number {
 }
 
 /** Copy (without consuming) what is buffered in the pipe open as `fd`. */
-function peekPipe(fd: number): Buffer {
+export function peekPipe(fd: number): Buffer {
   const n = bytesInPipe(fd);
   if (n === 0) return Buffer.alloc(0);
   const [r, w] = pipe2(O.CLOEXEC | O.NONBLOCK);

@@ -7,9 +7,16 @@ import { charDevice, isTerminal } from './char-device.js';
 import { fifo } from './fifo.js';
 import { inheritedStdio } from './inherited-stdio.js';
 import { dupFd } from './dup.js';
+import { pipe } from './pipe.js';
+import { eventfd } from './eventfd.js';
+import { epoll } from './epoll.js';
+import { timerfd } from './timerfd.js';
+import { signalfd } from './signalfd.js';
 import type { FdFacts, FdKind } from './types.js';
 
-export const FD_KINDS: readonly FdKind<any>[] = [inheritedStdio, deletedFile, regularFile, directory, charDevice, fifo, dupFd];
+export const FD_KINDS: readonly FdKind<any>[] = [
+  pipe, inheritedStdio, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, dupFd,
+];
 
 export function kindByTag(tag: string): FdKind<any> | undefined {
   return FD_KINDS.find((k) => k.tag === tag);

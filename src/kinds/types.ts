@@ -17,6 +17,8 @@ export interface FdFacts {
   /** stat through the fd (the object itself). */
   stat: Stats;
   info: FdInfo;
+  /** Every fd of the process (for kinds whose object spans several fds, like a pipe's two ends). */
+  peers: FdFacts[];
 }
 
 export interface DumpContext {
@@ -36,6 +38,13 @@ export interface RestoreContext {
   onSuccess: Array<() => void>;
   /** ckpt's own stdin/stdout/stderr as fds in the target, for inherited stdio. */
   inheritedFd: (stdio: number) => number;
+  /**
+   * Objects with several fds (a pipe's two ends): the first fd restored creates
+   * the object and leaves the others here, by a key of the kind's choosing.
+   */
+  shared: Map<string, number[]>;
+  /** Move a target fd out of the way of every fd number being restored; returns its new number. */
+  park(fd: number): number;
 }
 
 export interface FdKind<S = unknown> {
@@ -50,6 +59,8 @@ export interface FdKind<S = unknown> {
   check?(s: S, fd: number, ctx: Pick<RestoreContext, 'notices' | 'image'>): void;
   /** Open the object in the target; returns the fd it got there (any number). */
   restore(s: S, ctx: RestoreContext, fd: number): number;
+  /** Restored after every other fd (an epoll set refers to other fds by number). */
+  readonly late?: boolean;
   /** One line for `ckpt info`. */
   describe(s: S): string;
 }

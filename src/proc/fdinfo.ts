@@ -4,8 +4,10 @@ export interface FdInfo {
   flags: number;
   mntId: number;
   ino: number;
-  /** Every other line, by key (kind-specific: eventfd-count, tfd, ...). */
+  /** Every other line, by key (kind-specific: eventfd-count, clockid, ...). */
   extra: Map<string, string>;
+  /** Every line, for kinds that repeat a key (epoll's "tfd:" lines, inotify's "inotify wd:"). */
+  lines: string[];
 }
 
 export function parseFdinfo(text: string): FdInfo {
@@ -22,5 +24,5 @@ export function parseFdinfo(text: string): FdInfo {
     else if (k === 'ino') ino = Number(v);
     else extra.set(k, v);
   }
-  return { pos, flags, mntId, ino, extra };
+  return { pos, flags, mntId, ino, extra, lines: text.split('\n').filter(Boolean) };
 }

@@ -100,6 +100,19 @@ function preflight(meta: Meta, image: ImageReader, notices: string[]): void {
   }
 }
 
+/**
+ * Fds in number order, except kinds that refer to other fds (epoll), and
+ * dups of those, which come after everything else.
+ */
+function restoreOrder(files: Meta['files']): Meta['files'] {
+  const late = new Set<number>();
+  const sorted = [...files].sort((a, b) => a.fd - b.fd);
+  for (const f of sorted) {
+    if (kindByTag(f.kind)?.late || (f.kind === 'dup' && late.has((f.state as { of: number }).of))) late.add(f.fd);
+  }
+  return [...sorted.filter((f) => !late.has(f.fd)), ...sorted.filter((f) => late.has(f.fd))];
+}
+
 /** A free range for the trampoline, outside the image's mappings and the new process's own. */
 function pickTrampoline(meta: Meta, pid: number): number {
   const used = [
@@ -158,8 +171,16 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   t.call('close', SYS.close, imgFd);
 
   // 4. Files, at their numbers.
-  const ctx: RestoreContext = { tracee: t, scratch, image, notices, onFailure, onSuccess, inheritedFd: (fd) => high + fd };
-  for (const rec of [...meta.files].sort((a, b) => a.fd - b.fd)) {
+  const parkBase = high + 3;
+  const ctx: RestoreContext = {
+    tracee: t, scratch, image, notices, onFailure, onSuccess, inheritedFd: (fd) => high + fd, shared: new Map(),
+    park(fd) {
+      const moved = t.call('fcntl(F_DUPFD)', SYS.fcntl, fd, F.DUPFD_CLOEXEC, parkBase);
+      t.call('close', SYS.close, fd);
+      return moved;
+    },
+  };
+  for (const rec of restoreOrder(meta.files)) {
     scratch.reset();
     const kind = kindByTag(rec.kind)!;
     let fd: number;
@@ -176,7 +197,7 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
       t.call('fcntl(F_SETFD)', SYS.fcntl, fd, F.SETFD, rec.cloexec ? FD_CLOEXEC : 0);
     }
   }
-  t.call('close_range', SYS.close_range, high, high + 2, 0);
+  t.call('close_range', SYS.close_range, high, 0xffffffff, 0); // ckpt's stdio copies, unclaimed pipe ends
 
   phase('files');
   // 5. Process attributes, signal actions, timers.

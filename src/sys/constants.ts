@@ -14,6 +14,8 @@ export const SYS = {
   set_robust_list: 273, get_robust_list: 274, tee: 276, pipe2: 293, dup3: 292,
   rt_tgsigqueueinfo: 297, prlimit64: 302, process_vm_readv: 310, process_vm_writev: 311,
   rseq: 334, pidfd_open: 434, clone3: 435, close_range: 436, rt_sigqueueinfo: 129,
+  eventfd2: 290, epoll_create1: 291, epoll_ctl: 233, timerfd_create: 283, timerfd_settime: 286,
+  signalfd4: 289, kcmp: 312,
 } as const;
 
 // linux/ptrace.h
