@@ -10,10 +10,11 @@ export function dumpCommand(): Command {
     .option('-o, --output <file>', 'image file (default: NAME.ckpt in the current directory, NAME being the program name)')
     .addOption(new Option('--stop', 'leave the process stopped (SIGSTOP) after the dump').conflicts('kill'))
     .option('--kill', 'end the process once the image is safely on disk')
+    .option('--tcp-close', 'save established TCP connections as closed: after restore the program sees the peer hang up')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print nothing on success')
     .addHelpText('after', '\nBy default the process keeps running, as with DragonFly\'s SIGCKPT.\nThe image is written atomically with mode 0600: it holds the process\'s secrets.')
-    .action((pidArg: string, o: { output?: string; stop?: boolean; kill?: boolean; json?: boolean; quiet?: boolean }) => {
+    .action((pidArg: string, o: { output?: string; stop?: boolean; kill?: boolean; json?: boolean; quiet?: boolean; tcpClose?: boolean }) => {
       const pid = Number(pidArg);
       if (!/^\d+$/.test(pidArg) || pid <= 0) throw new CkptError('USAGE', `not a process ID: ${pidArg}`);
       const leave: Leave = o.kill ? 'killed' : o.stop ? 'stopped' : 'running';
@@ -22,6 +23,7 @@ export function dumpCommand(): Command {
       const r = dump(pid, {
         output: o.output,
         leave,
+        tcpClose: o.tcpClose,
         onProgress: tty ? (done, total) => {
           const now = Date.now();
           if (now - last < 100 && done < total) return;

@@ -30,6 +30,8 @@ export interface DumpOptions {
   output?: string;
   leave?: Leave;
   onProgress?: (done: number, total: number) => void;
+  /** Save established TCP connections as closed by the peer, instead of refusing. */
+  tcpClose?: boolean;
 }
 
 export interface DumpResult {
@@ -111,7 +113,7 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     const vmas = writeMemory(pid, plan, writer, (n) => opts.onProgress?.((done += n), total));
     phase('write memory');
     const w = writer;
-    const files = dumpFds(pid, fds, (kind, f) => kind.dump(f, { pid, writer: w }));
+    const files = dumpFds(pid, fds, (kind, f) => kind.dump(f, { pid, writer: w, tcpClose: opts.tcpClose ?? false }));
 
     const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     const frozenMs = performance.now() - frozenAt;

@@ -12,10 +12,11 @@ import { eventfd } from './eventfd.js';
 import { epoll } from './epoll.js';
 import { timerfd } from './timerfd.js';
 import { signalfd } from './signalfd.js';
+import { inetSocket } from './inet-socket.js';
 import type { FdFacts, FdKind } from './types.js';
 
 export const FD_KINDS: readonly FdKind<any>[] = [
-  pipe, inheritedStdio, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, dupFd,
+  pipe, inheritedStdio, inetSocket, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, dupFd,
 ];
 
 export function kindByTag(tag: string): FdKind<any> | undefined {
@@ -29,7 +30,7 @@ export function detectKind(f: FdFacts): FdKind<any> | undefined {
 /** Why an fd cannot be checkpointed yet, in words a user understands. */
 export function unsupportedReason(f: FdFacts): string {
   const l = f.link;
-  if (l.startsWith('socket:')) return 'a socket (sockets are not supported yet)';
+  if (l.startsWith('socket:')) return 'a socket of a kind not supported yet (unix, netlink, packet, ...)';
   if (l.startsWith('pipe:')) return 'an anonymous pipe (pipes other than stdin/stdout/stderr are not supported yet)';
   if (l.startsWith('anon_inode:')) {
     const what = l.slice('anon_inode:'.length).replace(/^\[|\]$/g, '');

@@ -24,6 +24,8 @@ export interface FdFacts {
 export interface DumpContext {
   pid: number;
   writer: ImageWriter;
+  /** Established TCP connections are saved as closed instead of refusing the dump. */
+  tcpClose: boolean;
 }
 
 export interface RestoreContext {
