@@ -12,7 +12,7 @@ import { eventfd } from './eventfd.js';
 import { epoll } from './epoll.js';
 import { timerfd } from './timerfd.js';
 import { signalfd } from './signalfd.js';
-import { inetSocket } from './inet-socket.js';
+import { inetSocket, socketFamily } from './inet-socket.js';
 import type { FdFacts, FdKind } from './types.js';
 
 export const FD_KINDS: readonly FdKind<any>[] = [
@@ -30,7 +30,11 @@ export function detectKind(f: FdFacts): FdKind<any> | undefined {
 /** Why an fd cannot be checkpointed yet, in words a user understands. */
 export function unsupportedReason(f: FdFacts): string {
   const l = f.link;
-  if (l.startsWith('socket:')) return 'a socket of a kind not supported yet (unix, netlink, packet, ...)';
+  if (l.startsWith('socket:')) {
+    const names: Record<number, string> = { 1: 'unix', 16: 'netlink', 17: 'packet', 40: 'vsock' };
+    const fam = socketFamily(f);
+    return `a ${fam !== undefined ? names[fam] ?? `family-${fam}` : ''} socket (not supported yet)`.replace('a  ', 'a ');
+  }
   if (l.startsWith('pipe:')) return 'an anonymous pipe (pipes other than stdin/stdout/stderr are not supported yet)';
   if (l.startsWith('anon_inode:')) {
     const what = l.slice('anon_inode:'.length).replace(/^\[|\]$/g, '');

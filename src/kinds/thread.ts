@@ -82,8 +82,14 @@ export function restoreThreadState(r: Remote, th: Thread): void {
  * process lacks, so for anything but a sleep (see `primeSleep`) it becomes a
  * plain re-run of the same call.
  */
-export function finalRegs(th: Thread): Buffer {
+export function finalRegs(th: Thread, slept = false): Buffer {
   const regs = Buffer.from(th.regs, 'base64');
+  if (slept) {
+    // The rest of the sleep already ran out while ckpt restored: the call returns 0.
+    setReg(regs, 'rax', 0);
+    setReg(regs, 'orig_rax', -1);
+    return regs;
+  }
   if (sreg(regs, 'orig_rax') >= 0n && Number(-sreg(regs, 'rax')) === ERESTART_RESTARTBLOCK && th.sleepRemainingNs === null) {
     setReg(regs, 'rax', -ERESTARTNOINTR);
   }
@@ -97,8 +103,8 @@ export function finalRegs(th: Thread): Buffer {
  * -ERESTART_RESTARTBLOCK), the kernel goes on sleeping and reports to the
  * program's own `rem` pointer, exactly as for the original.
  */
-export function primeSleep(r: Remote, th: Thread): void {
-  if (th.sleepRemainingNs === null) return;
+export function primeSleep(r: Remote, th: Thread): 'primed' | 'slept' | 'none' {
+  if (th.sleepRemainingNs === null) return 'none';
   const regs = Buffer.from(th.regs, 'base64');
   const nr = Number(sreg(regs, 'orig_rax'));
   const clock = nr === NR_clock_nanosleep ? Number(reg(regs, 'rdi')) : 1;
@@ -107,7 +113,7 @@ export function primeSleep(r: Remote, th: Thread): void {
   const ts = Buffer.alloc(16);
   ts.writeBigInt64LE(left / 1_000_000_000n, 0);
   ts.writeBigInt64LE(left % 1_000_000_000n, 8);
-  r.t.startBlockingAndInterrupt(SYS.clock_nanosleep, clock, 0, r.s.put(ts), rem);
+  return r.t.startBlockingAndInterrupt(SYS.clock_nanosleep, clock, 0, r.s.put(ts), rem) === 'interrupted' ? 'primed' : 'slept';
 }
 
 const CLONE_THREAD_FLAGS = 0x100 /* VM */ | 0x200 /* FS */ | 0x400 /* FILES */ | 0x800 /* SIGHAND */ | 0x10000 /* THREAD */ | 0x40000; /* SYSVSEM */

@@ -235,9 +235,10 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
     scratch.reset();
     restoreCredentials({ t: x.t, s: scratch }, meta.process);
   }
+  const slept = new Set<number>();
   for (const x of threads) {
     scratch.reset();
-    primeSleep({ t: x.t, s: scratch }, x.th);
+    if (primeSleep({ t: x.t, s: scratch }, x.th) === 'slept') slept.add(x.t.pid);
   }
 
   phase('attributes, signals, timers, threads');
@@ -250,7 +251,7 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   const left = t.syscall(SYS.munmap, tramp, TRAMPOLINE_SIZE);
   if (left !== 0) throw new CkptError('INTERNAL', `removing the trampoline failed (${left})`);
   for (const x of threads) {
-    ptrace.setRegs(x.t.pid, finalRegs(x.th));
+    ptrace.setRegs(x.t.pid, finalRegs(x.th, slept.has(x.t.pid)));
     ptrace.setSigmask(x.t.pid, BigInt('0x' + x.th.sigmask));
   }
   for (const x of threads) x.t.detach();

@@ -2,7 +2,7 @@
 // back and let it go. Every ptrace call for a tracee happens on this (the
 // main) thread.
 import {
-  ptrace, waitFor, reg, sreg, setReg, ARG_REGS, mem, PTRACE_EVENT, PTRACE_O, SIG,
+  ptrace, waitFor, tryWait, reg, sreg, setReg, ARG_REGS, mem, PTRACE_EVENT, PTRACE_O, SIG,
   SysError, type WaitResult,
 } from '../sys/index.js';
 import { CkptError } from '../errors.js';
@@ -150,7 +150,7 @@ export class Tracee {
    * interrupt it, and leave the thread in that stop: the kernel's restart state
    * for the call stays with the thread.
    */
-  startBlockingAndInterrupt(nr: number, ...args: Array<number | bigint>): void {
+  startBlockingAndInterrupt(nr: number, ...args: Array<number | bigint>): 'interrupted' | 'completed' {
     const r = Buffer.from(this.regs);
     setReg(r, 'rax', nr);
     setReg(r, 'orig_rax', -1);
@@ -159,19 +159,35 @@ export class Tracee {
     ptrace.setRegs(this.pid, r);
     ptrace.cont(this.pid);
     const deadline = Date.now() + 10_000;
+    let stopped = false;
     for (;;) {
+      // A short call may be over before ckpt looks: it then stops at the int3 after the instruction.
+      const w = tryWait(this.pid);
+      if (w) {
+        if (w.kind !== 'stopped') throw goneDuring(this.pid, w);
+        stopped = true;
+        break;
+      }
       let line = '';
       try { line = readFileSync(`/proc/${this.pid}/syscall`, 'utf8'); } catch { /* racing */ }
       if (line.startsWith(`${nr} `)) break;
       if (Date.now() > deadline) throw new Error(`pid ${this.pid} did not enter syscall ${nr}`);
     }
-    ptrace.interrupt(this.pid);
-    for (;;) {
+    if (!stopped) {
+      ptrace.interrupt(this.pid);
       const w = waitFor(this.pid, 10_000);
       if (w.kind !== 'stopped') throw goneDuring(this.pid, w);
-      if (w.event === PTRACE_EVENT.STOP) break;
-      this.held.push({ signal: w.signal, siginfo: ptrace.getSiginfo(this.pid) });
-      ptrace.cont(this.pid, 0);
+    }
+    // Stopped either in the call (interrupted) or after it (at the int3): make
+    // sure the thread sits in a clean ptrace stop, and tell which it was.
+    for (;;) {
+      const regs = ptrace.getRegs(this.pid);
+      if (Number(sreg(regs, 'orig_rax')) === nr && sreg(regs, 'rax') < 0n && sreg(regs, 'rax') > -4096n) return 'interrupted';
+      const at = Number(reg(regs, 'rip'));
+      if (at >= this.syscallInsn + 2 && at <= this.syscallInsn + 4) return 'completed';
+      ptrace.cont(this.pid);
+      const w = waitFor(this.pid, 10_000);
+      if (w.kind !== 'stopped') throw goneDuring(this.pid, w);
     }
   }
 

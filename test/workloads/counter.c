@@ -1,5 +1,5 @@
 /* A counter: "tick N" every TICK_MS ms, until $STOP_FILE exists; then "done".
- * With --socket it also holds a UDP socket open (which ckpt cannot save). */
+ * With --socket it also holds a netlink socket open (which ckpt cannot save). */
 #include "common.h"
 #include <sys/socket.h>
 
@@ -13,7 +13,7 @@ static void __attribute__((noinline)) tick_forever_workload(void) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--socket") == 0) {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    int s = socket(AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */);
     if (s < 0) fail("socket: %s", strerror(errno));
     say("socket fd %d\n", s);
   }
