@@ -3,6 +3,9 @@
 // changes (older readers ignore unknown fields), FORMAT.major for breaking ones.
 import { z } from 'zod';
 
+// Each schema is used a few times per command: skip zod's eval-compiled fast path, which costs more to build than it saves.
+z.config({ jitless: true });
+
 export const FORMAT = { major: 1, minor: 0 } as const;
 export const NOTE_OWNER = 'CKPT';
 export const NOTE_META = 0x434b0001;
@@ -27,7 +30,8 @@ export const FileIdentity = z.object({
 export type FileIdentity = z.infer<typeof FileIdentity>;
 
 /** Bytes stored in the image at `offset` (page data or a blob). */
-const hash = z.string().regex(/^[0-9a-f]{16}$/);
+/** CRC-32 of the bytes, 8 hex digits (see hash.ts). */
+const hash = z.string().regex(/^[0-9a-f]{8}$/);
 export const DataRef = z.object({ offset: uint, size: uint, hash });
 export type DataRef = z.infer<typeof DataRef>;
 

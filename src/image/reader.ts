@@ -100,7 +100,7 @@ export class ImageReader {
     }
     const wantSize = Number(seal.desc.readBigUInt64LE(16));
     if (wantSize !== size) throw corrupt(path, `size is ${size} bytes, the image was written with ${wantSize}${size < wantSize ? ' (truncated)' : ''}`);
-    const metaHash = seal.desc.readBigUInt64LE(24).toString(16).padStart(16, '0');
+    const metaHash = seal.desc.readBigUInt64LE(24).toString(16).padStart(8, '0');
     if (hashHex(metaNote.desc) !== metaHash) throw corrupt(path, 'metadata checksum mismatch');
     let meta: Meta;
     try {

@@ -9,7 +9,7 @@ export interface Verification {
 }
 
 /** Below this much data, checking inline costs less than starting a worker. */
-const WORKER_THRESHOLD = 64 << 20;
+const WORKER_THRESHOLD = 32 << 20;
 
 export function verifyInBackground(image: ImageReader): Verification {
   const refs = image.dataRefs();

@@ -104,7 +104,7 @@ export class ImageWriter {
     seal.writeUInt16LE(FORMAT.major, 8);
     seal.writeUInt16LE(FORMAT.minor, 10);
     seal.writeBigUInt64LE(BigInt(fileSize), 16);
-    seal.writeBigUInt64LE(BigInt('0x' + hashHex(metaBytes)), 24);
+    seal.writeBigUInt64LE(BigInt('0x' + hashHex(metaBytes)), 24); // CRC-32 in a 64-bit field
     const sealed = encodeNotes([{ name: NOTE_OWNER, type: NOTE_SEAL, desc: seal }]);
     this.write(body);
     this.write(sealed);
