@@ -13,10 +13,12 @@ import { epoll } from './epoll.js';
 import { timerfd } from './timerfd.js';
 import { signalfd } from './signalfd.js';
 import { inetSocket, socketFamily } from './inet-socket.js';
+import { memfd } from './memfd.js';
+import { inotify } from './inotify.js';
 import type { FdFacts, FdKind } from './types.js';
 
 export const FD_KINDS: readonly FdKind<any>[] = [
-  pipe, inheritedStdio, inetSocket, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, dupFd,
+  pipe, inheritedStdio, inetSocket, memfd, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, inotify, dupFd,
 ];
 
 export function kindByTag(tag: string): FdKind<any> | undefined {
@@ -41,7 +43,6 @@ export function unsupportedReason(f: FdFacts): string {
     const hint = what === 'io_uring' ? ' (for Node.js, UV_USE_IO_URING=0 avoids it)' : '';
     return `${what === 'inotify' ? 'an inotify' : `a ${what}`} descriptor (not supported yet)${hint}`;
   }
-  if (l.startsWith('/memfd:')) return 'a memfd (not supported yet)';
   if (f.stat.isCharacterDevice()) {
     const dev = `${Math.floor(f.stat.rdev / 256) & 0xfff}:${f.stat.rdev & 0xff}`;
     return isTerminal(f.stat.rdev) ? `a terminal ${l} other than stdin/stdout/stderr (not supported yet)` : `character device ${l} (${dev}) (not supported yet)`;

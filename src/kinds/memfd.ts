@@ -1,0 +1,63 @@
+// memfd (memfd_create): its name, content, size, seals, offset and flags.
+// Content is saved like a deleted file's; restore creates a new memfd with
+// the same name, fills it, and applies the seals last.
+import { z } from 'zod';
+import { openSync, closeSync, fstatSync, writeSync, constants as C } from 'node:fs';
+import { DataRef } from '../image/format.js';
+import { SYS, O, syscallRaw, close } from '../sys/index.js';
+import { grabFd } from '../sys/socket.js';
+import { seekInTarget, accessMode } from './open-file.js';
+import type { FdKind } from './types.js';
+
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const NR_memfd_create = 319;
+
+const State = z.object({ name: z.string(), flags: z.number().int(), pos: z.number().int().nonnegative(), seals: z.number().int(), mode: z.number().int(), data: DataRef });
+type State = z.infer<typeof State>;
+
+const PREFIX = '/memfd:';
+const SUFFIX = ' (deleted)';
+
+export const memfd: FdKind<State> = {
+  tag: 'memfd',
+  schema: State,
+  detect: (f) => f.stat.isFile() && f.link.startsWith(PREFIX) && f.link.endsWith(SUFFIX),
+  dump(f, ctx) {
+    const mine = grabFd(f.pid, f.fd);
+    try {
+      const seals = syscallRaw(SYS.fcntl, mine, F_GET_SEALS);
+      const src = openSync(`/proc/${f.pid}/fd/${f.fd}`, C.O_RDONLY);
+      try {
+        const data = ctx.writer.writeFromFd(src, fstatSync(src).size);
+        return { name: f.link.slice(PREFIX.length, -SUFFIX.length), flags: f.info.flags, pos: f.info.pos, seals: seals < 0 ? -1 : seals, mode: f.stat.mode & 0o7777, data };
+      } finally {
+        closeSync(src);
+      }
+    } finally {
+      close(mine);
+    }
+  },
+  restore(s, ctx) {
+    const t = ctx.tracee;
+    // A memfd made without MFD_ALLOW_SEALING reports exactly F_SEAL_SEAL (1).
+    const sealing = s.seals === 1 || s.seals < 0 ? 0 : MFD_ALLOW_SEALING;
+    const fd = t.call('memfd_create', NR_memfd_create, ctx.scratch.str(s.name), (s.flags & O.CLOEXEC ? MFD_CLOEXEC : 0) | sealing);
+    // ckpt fills it through its own fd on the new memfd.
+    const content = ctx.image.readBlob(s.data);
+    const mine = openSync(`/proc/${t.pid}/fd/${fd}`, C.O_WRONLY);
+    try {
+      let done = 0;
+      while (done < content.length) done += writeSync(mine, content, done, content.length - done, done);
+    } finally {
+      closeSync(mine);
+    }
+    seekInTarget(ctx, fd, s.pos);
+    if (s.flags & (O.APPEND | O.NONBLOCK)) t.call('fcntl(F_SETFL)', SYS.fcntl, fd, 4, s.flags & (O.APPEND | O.NONBLOCK));
+    if (sealing && s.seals > 0) t.call('fcntl(F_ADD_SEALS)', SYS.fcntl, fd, F_ADD_SEALS, s.seals);
+    return fd;
+  },
+  describe: (s) => `memfd "${s.name}" (${accessMode(s.flags)}, ${s.data.size} bytes saved${s.seals > 0 ? `, seals 0x${s.seals.toString(16)}` : ''}) at offset ${s.pos}`,
+};
