@@ -15,10 +15,11 @@ import { signalfd } from './signalfd.js';
 import { inetSocket, socketFamily } from './inet-socket.js';
 import { memfd } from './memfd.js';
 import { inotify } from './inotify.js';
+import { unixSocket } from './unix-socket.js';
 import type { FdFacts, FdKind } from './types.js';
 
 export const FD_KINDS: readonly FdKind<any>[] = [
-  pipe, inheritedStdio, inetSocket, memfd, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, inotify, dupFd,
+  pipe, inheritedStdio, inetSocket, unixSocket, memfd, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, inotify, dupFd,
 ];
 
 export function kindByTag(tag: string): FdKind<any> | undefined {

@@ -1,0 +1,164 @@
+// Unix sockets: pairs with both ends in the process (socketpair, or a
+// connection accepted from its own listener) with the data in flight;
+// listening sockets on a path or an abstract name; bound or unbound datagram
+// sockets, and datagram sockets connected to a named socket outside (like
+// /dev/log), which are connected again. A stream connected outside the
+// process blocks the dump, or with --tcp-close comes back closed.
+import { z } from 'zod';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { CkptError } from '../errors.js';
+import { SYS, O, addr, syscallRaw, close } from '../sys/index.js';
+import { grabFd, getsockoptInt, getsockname, getpeername, formatSockaddr, NR, SOL_SOCKET, SO, AF } from '../sys/socket.js';
+import { unixDiag } from '../sys/sock-diag.js';
+import type { FdKind, RestoreContext } from './types.js';
+
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const SO_PEEK_OFF = 42;
+const MSG_PEEK = 2;
+const MSG_DONTWAIT = 0x40;
+const NR_recvfrom = 45;
+const NR_sendto = 44;
+const TCP_LISTEN = 10;
+
+const State = z.object({
+  type: z.number().int(),
+  flags: z.number().int(),
+  /** Local sockaddr (base64), '' when unnamed. */
+  name: z.string(),
+  listening: z.boolean(),
+  backlog: z.number().int(),
+  /** Both ends in the process: the pair's key and which end this is. */
+  pair: z.object({ key: z.string(), first: z.boolean() }).nullable(),
+  /** Messages queued for this end to read (stream: one chunk), base64. */
+  queued: z.array(z.string()),
+  /** A datagram socket's peer outside the process, to connect to again (base64 sockaddr). */
+  peer: z.string(),
+  /** A stream whose peer is gone or outside the process, restored closed. */
+  closed: z.boolean(),
+});
+type State = z.infer<typeof State>;
+
+/** Every message waiting in the socket, without taking it (MSG_PEEK, stepping with SO_PEEK_OFF). */
+function peekAll(fd: number, type: number, hint: number): Buffer[] {
+  const buf = Buffer.alloc(Math.max(hint, 1 << 16) + 1);
+  const out: Buffer[] = [];
+  const off = Buffer.alloc(4);
+  if (type !== SOCK_STREAM) syscallRaw(NR.setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, addr(off), 4);
+  try {
+    for (let i = 0; i < 100_000; i++) {
+      const n = syscallRaw(NR_recvfrom, fd, addr(buf), buf.length, MSG_PEEK | MSG_DONTWAIT, 0, 0);
+      if (n <= 0) break;
+      out.push(Buffer.from(buf.subarray(0, n)));
+      if (type === SOCK_STREAM) break; // one peek returns every byte queued
+    }
+  } finally {
+    off.writeInt32LE(-1, 0);
+    if (type !== SOCK_STREAM) syscallRaw(NR.setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, addr(off), 4);
+  }
+  return out;
+}
+
+export const unixSocket: FdKind<State> = {
+  tag: 'unix-socket',
+  schema: State,
+  detect(f) {
+    if (!f.link.startsWith('socket:')) return false;
+    const d = unixDiag(f.stat.ino);
+    return d !== undefined;
+  },
+  dump(f, ctx) {
+    const d = unixDiag(f.stat.ino);
+    if (!d) throw new CkptError('TARGET_GONE', `fd ${f.fd}: the unix socket vanished`);
+    const mine = grabFd(f.pid, f.fd);
+    try {
+      const type = getsockoptInt(mine, SOL_SOCKET, SO.TYPE) ?? d.type;
+      const local = getsockname(mine);
+      const named = local !== undefined && local.length > 2;
+      const base: State = {
+        type, flags: f.info.flags, name: named ? local!.toString('base64') : '', listening: d.state === TCP_LISTEN,
+        backlog: d.state === TCP_LISTEN ? d.wqueue : 0, pair: null, queued: [], peer: '', closed: false,
+      };
+      if (base.listening) return base;
+      const peerFd = d.peerIno ? f.peers.find((p) => p.stat.ino === d.peerIno && p.link.startsWith('socket:')) : undefined;
+      if (peerFd) {
+        const [a, b] = [f.stat.ino, d.peerIno].sort((x, y) => x - y);
+        return { ...base, pair: { key: `${a}-${b}`, first: f.stat.ino === a }, queued: peekAll(mine, type, d.rqueue).map((m) => m.toString('base64')) };
+      }
+      if (type === SOCK_DGRAM) {
+        const peer = getpeername(mine);
+        return { ...base, peer: peer && peer.length > 2 ? peer.toString('base64') : '' };
+      }
+      if (d.peerIno === 0 && d.state !== 1) return base; // an unconnected stream socket
+      if (!ctx.tcpClose && d.peerIno !== 0) {
+        throw new CkptError('KIND_UNSUPPORTED', `fd ${f.fd}: a unix stream connection to ${formatSockaddr(getpeername(mine))} outside the process (use --tcp-close to restore it closed)`, { fd: f.fd, kind: 'unix-socket' });
+      }
+      return { ...base, closed: true };
+    } finally {
+      close(mine);
+    }
+  },
+  restore(s, ctx, fd) {
+    const t = ctx.tracee;
+    const flags = s.flags & (O.NONBLOCK | O.CLOEXEC);
+    if (s.pair || s.closed) {
+      // ctx.shared holds [end 0, end 1] as parked fds, then where each end was placed.
+      const key = s.pair ? `unix:${s.pair.key}` : '';
+      let ends = key ? ctx.shared.get(key) : undefined;
+      if (!ends) {
+        const at = ctx.scratch.alloc(8);
+        t.call('socketpair', NR.socketpair, AF.UNIX, s.type | O.CLOEXEC, 0, at);
+        const b = ctx.scratch.read(at, 8);
+        ends = [ctx.park(b.readInt32LE(0)), ctx.park(b.readInt32LE(4)), -1, -1];
+        if (key) ctx.shared.set(key, ends);
+        else t.call('close', SYS.close, ends[1]); // the peer has hung up
+      }
+      const me = s.closed || s.pair!.first ? 0 : 1;
+      const other = ends[3 - me] >= 0 ? ends[3 - me] : ends[1 - me];
+      if (s.queued.length) sendThrough(ctx, other, s.queued.map((q) => Buffer.from(q, 'base64')));
+      ends[2 + me] = fd;
+      t.call('fcntl(F_SETFL)', SYS.fcntl, ends[me], 4, flags & O.NONBLOCK);
+      return ends[me];
+    }
+    const sock = t.call('socket(AF_UNIX)', NR.socket, AF.UNIX, s.type | flags, 0);
+    if (s.name) {
+      const sa = Buffer.from(s.name, 'base64');
+      const path = formatSockaddr(sa);
+      // The socket file of the process that was checkpointed is still there: a new bind needs it gone.
+      if (!path.startsWith('@')) {
+        try { if (lstatSync(path).isSocket()) unlinkSync(path); } catch { /* not there */ }
+      }
+      const r = t.syscall(NR.bind, sock, ctx.scratch.put(sa), sa.length);
+      if (r < 0) throw new CkptError('IO', `cannot bind unix socket ${path} again (errno ${-r})`, { path });
+    }
+    if (s.listening) t.call('listen', NR.listen, sock, s.backlog || 128);
+    if (s.peer) {
+      const sa = Buffer.from(s.peer, 'base64');
+      const r = t.syscall(NR.connect, sock, ctx.scratch.put(sa), sa.length);
+      if (r < 0) ctx.notices.push(`unix datagram socket could not reconnect to ${formatSockaddr(sa)} (errno ${-r}); left unconnected`);
+    }
+    return sock;
+  },
+  describe(s) {
+    const kind = s.type === SOCK_STREAM ? 'stream' : s.type === SOCK_DGRAM ? 'datagram' : 'seqpacket';
+    const name = s.name ? formatSockaddr(Buffer.from(s.name, 'base64')) : 'unnamed';
+    if (s.listening) return `unix ${kind} socket listening on ${name}`;
+    if (s.pair) return `unix ${kind} socket, one end of pair ${s.pair.key}, ${s.queued.reduce((n, q) => n + Buffer.from(q, 'base64').length, 0)} bytes queued`;
+    if (s.closed) return `unix ${kind} connection (restored closed)`;
+    if (s.peer) return `unix ${kind} socket ${name} connected to ${formatSockaddr(Buffer.from(s.peer, 'base64'))}`;
+    return `unix ${kind} socket ${name}`;
+  },
+};
+
+/** Queue messages for the other end to read, sent by ckpt through its own copy of `fromFd`. */
+function sendThrough(ctx: RestoreContext, fromFd: number, messages: Buffer[]): void {
+  const mine = grabFd(ctx.tracee.pid, fromFd);
+  try {
+    for (const m of messages) {
+      const n = syscallRaw(NR_sendto, mine, addr(m), m.length, MSG_DONTWAIT, 0, 0);
+      if (n !== m.length) throw new CkptError('IO', `cannot put ${m.length} bytes back into a unix socket (got ${n})`);
+    }
+  } finally {
+    close(mine);
+  }
+}
