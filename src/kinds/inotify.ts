@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { readFileSync, readlinkSync, openSync, closeSync, statSync } from 'node:fs';
 import { CkptError } from '../errors.js';
-import { O, addr, syscallRaw, close } from '../sys/index.js';
+import { O, SYS, addr, syscallRaw, close } from '../sys/index.js';
 import type { FdKind } from './types.js';
 
 const NR = { inotify_init1: 294, inotify_add_watch: 254, inotify_rm_watch: 255, open_by_handle_at: 304 } as const;
@@ -83,6 +83,13 @@ export const inotify: FdKind<State> = {
       const wd = t.call(`inotify_add_watch ${w.path}`, NR.inotify_add_watch, fd, p, w.mask);
       if (wd !== w.wd) throw new CkptError('INTERNAL', `inotify watch on ${w.path} came back as wd ${wd}, not ${w.wd}`);
       next = wd + 1;
+    }
+    if (s.watches.length && s.watches[s.watches.length - 1].wd !== s.watches.length) {
+      // Each burnt number queued an IN_IGNORED event the program must not see.
+      const n = ctx.scratch.alloc(4);
+      t.call('ioctl(FIONREAD)', SYS.ioctl, fd, 0x541b, n);
+      const bytes = ctx.scratch.read(n, 4).readInt32LE(0);
+      if (bytes > 0) t.call('read (drain)', SYS.read, fd, ctx.scratch.alloc(bytes), bytes);
     }
     return fd;
   },

@@ -26,6 +26,20 @@ test('eventfd, pipe with data in flight, epoll, timerfd and signalfd survive a c
   for (const k of ['eventfd', 'pipe', 'epoll', 'timerfd', 'signalfd']) assert.ok(kinds.includes(k), `no ${k} in ${kinds}`);
 });
 
+test('unix sockets: stream and datagram pairs with data in flight, path and abstract listeners', T, async (t) => {
+  const lab = Lab.create(t);
+  const w = await lab.start(await compile('unixsock'), [lab.dir]);
+  const { image } = await lab.roundTrip(w, { before: 3, more: 3 });
+  const info = JSON.parse((await lab.ckptOk(['info', image, '--json'])).stdout);
+  assert.equal(info.files.filter((f: { kind: string }) => f.kind === 'unix-socket').length, 6);
+});
+
+test('inotify (with a gap in watch numbers) and a sealed memfd', T, async (t) => {
+  const lab = Lab.create(t);
+  const w = await lab.start(await compile('watch_memfd'), [lab.dir]);
+  await lab.roundTrip(w, { before: 3, more: 3 });
+});
+
 interface Answer { n: number; ticks: number; big: number; last: string; pid: number }
 
 /** One request on a fresh connection (no keep-alive: a pooled socket would outlive the server). */
