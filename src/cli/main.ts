@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { dumpCommand } from './dump-command.js';
 import { restoreCommand } from './restore-command.js';
 import { infoCommand } from './info-command.js';
+import { checkCommand } from './check-command.js';
 import { EXIT_HELP } from './exit-codes.js';
 
 const program = new Command()
@@ -20,6 +21,7 @@ const program = new Command()
 program.addCommand(dumpCommand());
 program.addCommand(restoreCommand());
 program.addCommand(infoCommand());
+program.addCommand(checkCommand());
 
 try {
   await program.parseAsync(process.argv);
