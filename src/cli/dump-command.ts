@@ -11,10 +11,11 @@ export function dumpCommand(): Command {
     .addOption(new Option('--stop', 'leave the process stopped (SIGSTOP) after the dump').conflicts('kill'))
     .option('--kill', 'end the process once the image is safely on disk')
     .option('--tcp-close', 'save established TCP connections as closed: after restore the program sees the peer hang up')
+    .option('--freeze-marker <file>', 'the checkpoint answers a freeze() call that waits on this file (see include/ckpt.h)')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print nothing on success')
     .addHelpText('after', '\nBy default the process keeps running, as with DragonFly\'s SIGCKPT.\nThe image is written atomically with mode 0600: it holds the process\'s secrets.')
-    .action((pidArg: string, o: { output?: string; stop?: boolean; kill?: boolean; json?: boolean; quiet?: boolean; tcpClose?: boolean }) => {
+    .action((pidArg: string, o: { output?: string; stop?: boolean; kill?: boolean; json?: boolean; quiet?: boolean; tcpClose?: boolean; freezeMarker?: string }) => {
       const pid = Number(pidArg);
       if (!/^\d+$/.test(pidArg) || pid <= 0) throw new CkptError('USAGE', `not a process ID: ${pidArg}`);
       const leave: Leave = o.kill ? 'killed' : o.stop ? 'stopped' : 'running';
@@ -24,6 +25,7 @@ export function dumpCommand(): Command {
         output: o.output,
         leave,
         tcpClose: o.tcpClose,
+        freezeMarker: o.freezeMarker,
         onProgress: tty ? (done, total) => {
           const now = Date.now();
           if (now - last < 100 && done < total) return;

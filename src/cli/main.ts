@@ -7,6 +7,8 @@ import { VERSION } from '../version.js';
 import { dumpCommand } from './dump-command.js';
 import { restoreCommand } from './restore-command.js';
 import { infoCommand } from './info-command.js';
+import { runCommand } from './run-command.js';
+import { signalCommand, signalsCommand } from './signal-command.js';
 import { checkCommand } from './check-command.js';
 import { EXIT_HELP } from './exit-codes.js';
 
@@ -21,6 +23,9 @@ const program = new Command()
 program.addCommand(dumpCommand());
 program.addCommand(restoreCommand());
 program.addCommand(infoCommand());
+program.addCommand(runCommand());
+program.addCommand(signalCommand());
+program.addCommand(signalsCommand());
 program.addCommand(checkCommand());
 
 try {

@@ -1,7 +1,7 @@
 // Dump orchestration: freeze, collect, write, release. Each kind of state is
 // saved by its own module; this file only sequences them and guarantees that
 // a failure leaves the target running as before and no image behind.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname, release as kernelRelease } from 'node:os';
 import { resolve } from 'node:path';
 import { CkptError } from '../errors.js';
@@ -32,6 +32,13 @@ export interface DumpOptions {
   onProgress?: (done: number, total: number) => void;
   /** Save established TCP connections as closed by the peer, instead of refusing. */
   tcpClose?: boolean;
+  /** Threads this ckpt already traces (`ckpt run`); they stay traced afterwards. */
+  attached?: Map<number, 'stopped' | 'running'>;
+  /**
+   * A checkpoint asked for by freeze(): this file gets "checkpointed" once the
+   * image is safe (or "error: ..."), and restore writes "restored" into it.
+   */
+  freezeMarker?: string;
 }
 
 export interface DumpResult {
@@ -54,14 +61,19 @@ export function defaultImageName(pid: number): string {
 
 export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
   const t0 = performance.now();
-  validateTarget(pid);
-  const early = blockers(pid, planFds(pid));
-  if (early.length) throw unsupported(pid, early);
+  try {
+    validateTarget(pid, opts.attached !== undefined);
+    const early = blockers(pid, planFds(pid));
+    if (early.length) throw unsupported(pid, early);
+  } catch (e) {
+    tellFreeze(opts.freezeMarker, e);
+    throw e;
+  }
   const path = resolve(opts.output ?? defaultImageName(pid));
   const leave = opts.leave ?? 'running';
 
   phase('validate');
-  const fp = FrozenProcess.freeze(pid);
+  const fp = FrozenProcess.freeze(pid, opts.attached);
   const t = fp.main;
   phase('freeze');
   const frozenAt = performance.now();
@@ -130,16 +142,20 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
       vmas,
       files,
       blobs: writer.blobs,
+      freeze: opts.freezeMarker ? { marker: opts.freezeMarker } : null,
     };
     const notes = coreNotes(meta, stat);
     phase('files');
     const size = writer.finish(notes, meta, loadHeaders(vmas, writer.dataStart));
     phase('finish');
     writer = undefined;
+    // freeze(): tell the program its checkpoint is safe before it goes on.
+    if (opts.freezeMarker) writeFileSync(opts.freezeMarker, 'checkpointed\n');
     fp.release(leave);
     return { pid, path, size, ms: performance.now() - t0, frozenMs: performance.now() - frozenAt, memoryBytes: total };
   } catch (e) {
     writer?.abort();
+    tellFreeze(opts.freezeMarker, e);
     try {
       if (scratch) t.syscall(SYS.munmap, scratch.base, SCRATCH_SIZE);
       if (!heldRequeued) {
@@ -150,6 +166,11 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     fp.release('running');
     throw e;
   }
+}
+
+/** A freeze() call waits on its marker file: tell it why no checkpoint was taken. */
+function tellFreeze(marker: string | undefined, e: unknown): void {
+  if (marker) try { writeFileSync(marker, `error: ${String((e as Error).message ?? e).split('\n').join(' ')}\n`); } catch { /* nowhere to say it */ }
 }
 
 function dumpFds(pid: number, fds: FdPlan[], save: (kind: NonNullable<FdPlan['kind']>, f: FdPlan['facts']) => unknown): FdRecord[] {

@@ -11,7 +11,7 @@ import { getpid } from '../sys/index.js';
 export interface FdPlan { facts: FdFacts; kind?: FdKind<any>; reason?: string }
 
 /** Refuse targets ckpt must never touch, with a clear reason. */
-export function validateTarget(pid: number): void {
+export function validateTarget(pid: number, tracedByUs = false): void {
   if (!Number.isInteger(pid) || pid <= 0) throw new CkptError('USAGE', `not a process ID: ${pid}`);
   if (!existsSync(`/proc/${pid}/stat`)) throw new CkptError('NO_SUCH_PROCESS', `no process with PID ${pid}`, { pid });
   if (pid === 1) throw new CkptError('PERMISSION', 'PID 1 (the init process) cannot be checkpointed', { pid });
@@ -26,7 +26,7 @@ export function validateTarget(pid: number): void {
   if (stat.state === 'Z' || stat.state === 'X') throw new CkptError('TARGET_GONE', `PID ${pid} (${stat.comm}) has exited (a zombie)`, { pid });
   const status = parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (status.tgid !== pid) throw new CkptError('USAGE', `${pid} is a thread of process ${status.tgid}; give the process ID`, { pid });
-  if (status.tracerPid !== 0) {
+  if (status.tracerPid !== 0 && !(tracedByUs && status.tracerPid === getpid())) {
     let who = '';
     try { who = readFileSync(`/proc/${status.tracerPid}/comm`, 'utf8').trim(); } catch { /* gone */ }
     throw new CkptError('PERMISSION', `process ${pid} is already traced by PID ${status.tracerPid}${who ? ` (${who})` : ''}`, { pid, hint: 'detach the debugger or tracer first' });

@@ -6,7 +6,7 @@ import { z } from 'zod';
 // Each schema is used a few times per command: skip zod's eval-compiled fast path, which costs more to build than it saves.
 z.config({ jitless: true });
 
-export const FORMAT = { major: 1, minor: 0 } as const;
+export const FORMAT = { major: 1, minor: 1 } as const;
 export const NOTE_OWNER = 'CKPT';
 export const NOTE_META = 0x434b0001;
 export const NOTE_SEAL = 0x434b0002;
@@ -121,5 +121,7 @@ export const Meta = z.object({
   files: z.array(FdRecord),
   /** Extra data areas (file contents, pipe data) referenced by fd records. */
   blobs: z.array(DataRef),
+  /** Taken by freeze(): the file where restore says "restored" (format 1.1). */
+  freeze: z.object({ marker: z.string() }).nullable().default(null),
 });
 export type Meta = z.infer<typeof Meta>;

@@ -1,7 +1,8 @@
 // Restore orchestration: validate everything, create the process with its
 // PID, reshape it with remote syscalls, resume it. Each kind restores its
 // own state; this file only sequences. A failure kills what was built.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { phase } from '../timing.js';
 import { resolve } from 'node:path';
 import { CkptError } from '../errors.js';
@@ -244,6 +245,11 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   phase('attributes, signals, timers, threads');
   // Nothing runs before every byte of the image has checked out.
   verified();
+  // A program frozen by freeze() learns, from this file, that it was restored.
+  if (meta.freeze) {
+    mkdirSync(dirname(meta.freeze.marker), { recursive: true, mode: 0o700 });
+    writeFileSync(meta.freeze.marker, 'restored\n');
+  }
 
   phase('verification wait');
   // 7. Remove the trampoline (the step stops right after the instruction),

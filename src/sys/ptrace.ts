@@ -13,6 +13,7 @@ export const interrupt = (pid: number) => pt('INTERRUPT', PTRACE.INTERRUPT, pid)
 export const cont = (pid: number, sig = 0) => pt('CONT', PTRACE.CONT, pid, 0, sig);
 export const singlestep = (pid: number, sig = 0) => pt('SINGLESTEP', PTRACE.SINGLESTEP, pid, 0, sig);
 export const detach = (pid: number, sig = 0) => pt('DETACH', PTRACE.DETACH, pid, 0, sig);
+export const listen = (pid: number) => pt('LISTEN', PTRACE.LISTEN, pid);
 export const setOptions = (pid: number, options: number) => pt('SETOPTIONS', PTRACE.SETOPTIONS, pid, 0, options);
 
 export function getEventMsg(pid: number): bigint {

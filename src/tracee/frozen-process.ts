@@ -12,10 +12,19 @@ export class FrozenProcess {
   /** Each thread's signal mask as found; all signals are blocked while ckpt works. */
   private readonly masks = new Map<number, bigint>();
 
+  /** Threads were already traced by this ckpt (ckpt run): release leaves them traced and running. */
+  private attached = false;
+
   private constructor(readonly pid: number) {}
 
-  static freeze(pid: number): FrozenProcess {
+  /**
+   * Freeze every thread. `attached` lists threads ckpt already traces (under
+   * `ckpt run`): those in a ptrace stop now (the one that took the
+   * checkpoint signal) are adopted as they are, the others interrupted.
+   */
+  static freeze(pid: number, attached?: Map<number, 'stopped' | 'running'>): FrozenProcess {
     const fp = new FrozenProcess(pid);
+    fp.attached = attached !== undefined;
     try {
       for (let pass = 0; ; pass++) {
         let tids: number[];
@@ -28,7 +37,8 @@ export class FrozenProcess {
         if (fresh.length === 0 && pass > 0) break;
         for (const tid of fresh) {
           try {
-            fp.threads.push(Tracee.freeze(tid));
+            const mode = attached?.get(tid);
+            fp.threads.push(mode === 'stopped' ? Tracee.adopt(tid) : mode === 'running' ? Tracee.stop(tid) : Tracee.freeze(tid));
           } catch (e) {
             // A thread that exited meanwhile is simply not part of the process any more.
             if (tid === pid || (e as { code?: string }).code !== 'NO_SUCH_PROCESS' && (e as { code?: string }).code !== 'TARGET_GONE') throw e;
@@ -77,7 +87,10 @@ export class FrozenProcess {
       try { kill(this.pid, SIG.STOP); } catch { /* gone */ }
     }
     for (const t of this.threads) {
-      try { t.detach(); } catch { /* gone */ }
+      try {
+        if (this.attached) ptrace.cont(t.pid, 0); // still supervised: just let it run
+        else t.detach();
+      } catch { /* gone */ }
     }
   }
 }

@@ -41,25 +41,33 @@ export class Tracee {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
       }
     }
-    const held: HeldSignal[] = [];
-    let wasStopped = false;
     try {
-      ptrace.interrupt(pid);
-      for (;;) {
-        const w = waitFor(pid, timeoutMs);
-        if (w.kind !== 'stopped') throw new CkptError('TARGET_GONE', `process ${pid} ended while being frozen`, { pid });
-        if (w.event === PTRACE_EVENT.STOP) {
-          wasStopped = w.signal !== SIG.TRAP;
-          break;
-        }
-        if (w.event !== 0) { ptrace.cont(pid); continue; }
-        // A signal was about to be delivered: take it, and give it back later.
-        held.push({ signal: w.signal, siginfo: ptrace.getSiginfo(pid) });
-        ptrace.cont(pid, 0);
-      }
+      return Tracee.stop(pid, timeoutMs);
     } catch (e) {
       try { ptrace.detach(pid); } catch { /* already gone */ }
       throw e;
+    }
+  }
+
+  /**
+   * Bring a thread ckpt already traces (it is seized, and running) into a
+   * ptrace stop: interrupt, then wait, holding any signal that comes first.
+   */
+  static stop(pid: number, timeoutMs = 10_000): Tracee {
+    const held: HeldSignal[] = [];
+    let wasStopped = false;
+    ptrace.interrupt(pid);
+    for (;;) {
+      const w = waitFor(pid, timeoutMs);
+      if (w.kind !== 'stopped') throw new CkptError('TARGET_GONE', `process ${pid} ended while being frozen`, { pid });
+      if (w.event === PTRACE_EVENT.STOP) {
+        wasStopped = w.signal !== SIG.TRAP;
+        break;
+      }
+      if (w.event !== 0) { ptrace.cont(pid); continue; }
+      // A signal was about to be delivered: take it, and give it back later.
+      held.push({ signal: w.signal, siginfo: ptrace.getSiginfo(pid) });
+      ptrace.cont(pid, 0);
     }
     const t = new Tracee(pid, ptrace.getRegs(pid));
     t.held.push(...held);

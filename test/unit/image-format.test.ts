@@ -56,7 +56,7 @@ function sampleMeta(): Meta {
       tid: 123, name: 'x', regs: Buffer.alloc(216).toString('base64'), xstate: '', sigmask: '0', pending: [], rseq: null,
       robustList: { head: 0, len: 0 }, clearChildTid: 0, altstack: { sp: 0, flags: 2, size: 0 }, sleepRemainingNs: null,
     }],
-    signals: { actions: [], sharedPending: [] }, timers: { itimers: [], posix: [] }, vmas: [], files: [], blobs: [],
+    signals: { actions: [], sharedPending: [] }, timers: { itimers: [], posix: [] }, vmas: [], files: [], blobs: [], freeze: null,
   };
 }
 

@@ -1,0 +1,48 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { CkptError } from '../errors.js';
+import { SIGCKPT, SIGCKPTEXIT } from '../signals.js';
+
+/** Is `pid` a program run by a live `ckpt run` (or foreground `ckpt restore`)? */
+function supervisorOf(pid: number): number | undefined {
+  let env = '';
+  let status = '';
+  try {
+    env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    throw new CkptError('NO_SUCH_PROCESS', `no process with PID ${pid}`, { pid });
+  }
+  const tracer = Number(/^TracerPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  const declared = Number(/(?:^|\0)CKPT_SUPERVISED=(\d+)/.exec(env)?.[1] ?? 0);
+  return tracer !== 0 && (tracer === declared || declared === 0) ? tracer : undefined;
+}
+
+export function signalCommand(): Command {
+  return new Command('signal')
+    .description('checkpoint a program running under `ckpt run`, by sending it SIGCKPT')
+    .argument('<pid>', 'the program')
+    .option('--exit', 'send SIGCKPTEXIT: checkpoint, then end it')
+    .action((pidArg: string, o: { exit?: boolean }) => {
+      const pid = Number(pidArg);
+      if (!/^\d+$/.test(pidArg) || pid <= 0) throw new CkptError('USAGE', `not a process ID: ${pidArg}`);
+      if (supervisorOf(pid) === undefined) {
+        throw new CkptError('USAGE', `PID ${pid} is not running under ckpt, so a checkpoint signal would kill it`, { pid, hint: `start it with \`ckpt run -- COMMAND\`, or checkpoint it directly with \`ckpt dump ${pid}\`` });
+      }
+      process.kill(pid, o.exit ? SIGCKPTEXIT : SIGCKPT);
+    });
+}
+
+export function signalsCommand(): Command {
+  return new Command('signals')
+    .description('print the checkpoint signals')
+    .option('--json', 'machine-readable output')
+    .action((o: { json?: boolean }) => {
+      if (o.json) {
+        console.log(JSON.stringify({ SIGCKPT, SIGCKPTEXIT }));
+        return;
+      }
+      console.log(`SIGCKPT     ${SIGCKPT}  (SIGRTMAX-1)  checkpoint the program; it goes on running`);
+      console.log(`SIGCKPTEXIT ${SIGCKPTEXIT}  (SIGRTMAX)    checkpoint the program, then end it once the image is safe`);
+    });
+}

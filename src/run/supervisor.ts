@@ -1,0 +1,183 @@
+// `ckpt run`: the program runs traced by ckpt, which costs it nothing until
+// a signal arrives (ptrace stops only at signal delivery, fork and exec).
+// SIGCKPT/SIGCKPTEXIT for a program with no handler, and freeze() requests,
+// become checkpoints; every other signal is delivered as it came.
+import { readFileSync, readdirSync, appendFileSync, writeFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { CkptError } from '../errors.js';
+import { dump } from '../dump/dump.js';
+import { ptrace, spawn, tryWait, getpid, setChildSubreaper, PTRACE_O, PTRACE_EVENT, SIG, __WALL } from '../sys/index.js';
+import { SIGCKPT, SIGCKPTEXIT, requestDir } from '../signals.js';
+import { expandTemplate } from './template.js';
+import { bytes, ms } from '../cli/format.js';
+
+export const TRACE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.TRACEEXEC;
+const STOP_SIGNALS = new Set<number>([SIG.STOP, SIG.TSTP, SIG.TTIN, SIG.TTOU]);
+
+export interface SuperviseOptions {
+  /** Image name template (see template.ts). */
+  image: string;
+  /** Where notices go: a log file, or stderr when undefined. */
+  log?: string;
+  tcpClose?: boolean;
+}
+
+export function findProgram(name: string): string {
+  if (name.includes('/')) return name;
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    const p = join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  throw new CkptError('USAGE', `${name}: command not found`);
+}
+
+/** Start `argv` traced by ckpt, with stdio inherited and CKPT_SUPERVISED set. */
+export function startSupervised(argv: string[]): number {
+  const pid = spawn(findProgram(argv[0]), argv, { closeFrom: 3, env: { ...(process.env as Record<string, string>), CKPT_SUPERVISED: String(getpid()) } });
+  ptrace.seize(pid, TRACE_OPTIONS);
+  return pid;
+}
+
+export class Supervisor {
+  /** Every traced thread, with its process (thread group). */
+  private readonly tasks = new Map<number, number>();
+  private mainStatus: number | undefined;
+
+  /** Where supervised programs leave freeze() requests. */
+  readonly requests = requestDir(getpid());
+
+  constructor(readonly mainPid: number, private readonly opts: SuperviseOptions) {
+    this.tasks.set(mainPid, mainPid);
+    mkdirSync(this.requests, { recursive: true, mode: 0o700 });
+  }
+
+  close(): void {
+    rmSync(this.requests, { recursive: true, force: true });
+  }
+
+  /** Adopt threads already traced (a restored process). */
+  adopt(tids: number[], tgid: number): void {
+    for (const t of tids) this.tasks.set(t, tgid);
+  }
+
+  /** Handle every pending event; returns the job's exit code once the main process has ended. */
+  pump(): number | undefined {
+    this.freezeRequests();
+    for (;;) {
+      let w;
+      try {
+        w = tryWait(-1, __WALL);
+      } catch {
+        break; // ECHILD: nothing left to wait for
+      }
+      if (!w) break;
+      this.handle(w);
+    }
+    return this.mainStatus;
+  }
+
+  private say(text: string): void {
+    if (this.opts.log) appendFileSync(this.opts.log, `${new Date().toISOString()} ${text}\n`);
+    else process.stderr.write(process.stderr.isTTY ? `\r\nckpt: ${text}\r\n` : `ckpt: ${text}\n`);
+  }
+
+  private handle(w: ReturnType<typeof tryWait> & object): void {
+    const pid = w.pid;
+    if (w.kind !== 'stopped') {
+      this.tasks.delete(pid);
+      if (pid === this.mainPid) this.mainStatus = w.kind === 'exited' ? w.code : 128 + w.signal;
+      return;
+    }
+    if (!this.tasks.has(pid)) this.tasks.set(pid, tgidOf(pid));
+    try {
+      if (w.event === PTRACE_EVENT.FORK || w.event === PTRACE_EVENT.VFORK || w.event === PTRACE_EVENT.CLONE) {
+        const child = Number(ptrace.getEventMsg(pid));
+        this.tasks.set(child, w.event === PTRACE_EVENT.CLONE ? this.tasks.get(pid)! : child);
+        ptrace.cont(pid);
+      } else if (w.event === PTRACE_EVENT.STOP) {
+        // A group stop (^Z, SIGSTOP) stays a stop; any other event stop goes on.
+        if (STOP_SIGNALS.has(w.signal)) ptrace.listen(pid);
+        else ptrace.cont(pid);
+      } else if (w.event !== 0) {
+        ptrace.cont(pid);
+      } else if (w.signal === SIGCKPT || w.signal === SIGCKPTEXIT) {
+        this.checkpointSignal(pid, w.signal);
+      } else {
+        ptrace.cont(pid, w.signal);
+      }
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ESRCH') throw e;
+    }
+  }
+
+  /** freeze() calls of supervised programs: files "freeze.PID.SEQ" saying "request". */
+  private freezeRequests(): void {
+    let names: string[];
+    try { names = readdirSync(this.requests); } catch { return; }
+    for (const name of names) {
+      const m = /^freeze\.(\d+)\.\d+$/.exec(name);
+      if (!m) continue;
+      const file = join(this.requests, name);
+      let text = '';
+      try { text = readFileSync(file, 'utf8'); } catch { continue; }
+      if (!text.startsWith('request')) continue;
+      const tgid = Number(m[1]);
+      if (![...this.tasks.values()].includes(tgid)) {
+        appendFileSync(file, 'error: not a process of this ckpt run\n');
+        continue;
+      }
+      this.checkpoint(tgid, undefined, 'continue', file);
+    }
+  }
+
+  private checkpointSignal(tid: number, sig: number): void {
+    const tgid = this.tasks.get(tid) ?? tgidOf(tid);
+    if (hasHandler(tgid, sig)) {
+      ptrace.cont(tid, sig); // the program prepares itself, then calls freeze()
+    } else {
+      this.checkpoint(tgid, tid, sig === SIGCKPTEXIT ? 'exit' : 'continue');
+    }
+  }
+
+  private checkpoint(tgid: number, stoppedTid: number | undefined, mode: 'continue' | 'exit', freezeMarker?: string): void {
+    const attached = new Map<number, 'stopped' | 'running'>();
+    for (const [t, g] of this.tasks) if (g === tgid) attached.set(t, t === stoppedTid ? 'stopped' : 'running');
+    let path = '';
+    try {
+      path = expandTemplate(this.opts.image, tgid);
+      const r = dump(tgid, { output: path, leave: mode === 'exit' ? 'killed' : 'running', attached, freezeMarker, tcpClose: this.opts.tcpClose });
+      this.say(`PID ${tgid} checkpointed to ${r.path} (${bytes(r.size)}, frozen ${ms(r.frozenMs)})${mode === 'exit' ? '; it has ended' : ''}`);
+      if (mode === 'exit') {
+        for (const [t, g] of [...this.tasks]) if (g === tgid) this.tasks.delete(t);
+        if (tgid === this.mainPid) this.mainStatus = 128 + SIGCKPTEXIT;
+      }
+    } catch (e) {
+      const msg = (e as Error).message.replace(/\n\s*/g, '; ');
+      this.say(`checkpoint of PID ${tgid}${path ? ` to ${path}` : ''} failed: ${msg}; the program goes on`);
+      if (freezeMarker) try { if (!/^(checkpointed|error)/m.test(readFileSync(freezeMarker, 'utf8'))) writeFileSync(freezeMarker, `error: ${msg}\n`); } catch { /* gone */ }
+      if (stoppedTid !== undefined) try { ptrace.cont(stoppedTid, 0); } catch { /* already running */ }
+    }
+  }
+}
+
+function tgidOf(tid: number): number {
+  try {
+    return Number(/^Tgid:\s+(\d+)/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'))?.[1] ?? tid);
+  } catch {
+    return tid;
+  }
+}
+
+/** Does the process catch `sig` (SigCgt in /proc/PID/status)? */
+export function hasHandler(pid: number, sig: number): boolean {
+  try {
+    const cgt = BigInt('0x' + (/^SigCgt:\s+([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0'));
+    return ((cgt >> BigInt(sig - 1)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+export function threadsOfProcess(pid: number): number[] {
+  try { return readdirSync(`/proc/${pid}/task`).map(Number); } catch { return []; }
+}
