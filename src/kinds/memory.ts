@@ -121,7 +121,10 @@ const protBits = (p: string) => (p[0] === 'r' ? PROT.READ : 0) | (p[1] === 'w' ?
 
 /**
  * Rebuild every mapping inside the target (which must hold nothing but the
- * trampoline), reading page data straight from the image open there as `imageFd`.
+ * trampoline), reading page data straight from the image open there as
+ * `imageFd`: first every mapping (writable where pages go), then the pages —
+ * runs lie back to back in the image, so one preadv fills many of them —
+ * then the final protections.
  */
 export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd: number): void {
   const fds = new Map<string, number>();
@@ -129,9 +132,7 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
     for (const v of vmas) {
       if (v.backing === 'special') continue;
       const len = v.end - v.start;
-      const want = protBits(v.prot);
-      const fill = v.runs.length > 0 && !(want & PROT.WRITE);
-      const p = want | (v.runs.length ? PROT.WRITE : 0);
+      const p = protBits(v.prot) | (v.runs.length ? PROT.WRITE : 0);
       let got: number;
       if (v.backing === 'file' && v.file) {
         const mode = v.shared && v.prot[1] === 'w' ? O.RDWR : O.RDONLY;
@@ -148,20 +149,54 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
         got = t.call('mmap', SYS.mmap, v.start, len, p, flags, -1, 0);
       }
       if (got !== v.start) throw new Error(`mapping at 0x${v.start.toString(16)} landed at 0x${got.toString(16)}`);
-      for (const r of v.runs) {
-        // Fault the pages in one go before the copy: cheaper than a fault per page inside pread.
-        if (r.end - r.start >= POPULATE_MIN) t.syscall(SYS.madvise, r.start, r.end - r.start, MADV_POPULATE_WRITE);
-        for (let done = 0; done < r.end - r.start; ) {
-          const n = Math.min(MAX_RW, r.end - r.start - done);
-          const k = t.call('pread64 (page data)', SYS.pread64, imageFd, r.start + done, n, r.offset + done);
-          if (k <= 0) throw new CkptError('IMAGE_CORRUPT', `short read of page data at offset ${r.offset + done}`);
-          done += k;
-        }
-      }
-      if (fill || (v.runs.length && want !== p)) t.call('mprotect', SYS.mprotect, v.start, len, want);
     }
   } finally {
     for (const fd of fds.values()) t.syscall(SYS.close, fd);
+  }
+  readPages(t, scratch, vmas.flatMap((v) => v.runs), imageFd);
+  for (const v of vmas) {
+    const want = protBits(v.prot);
+    if (v.backing !== 'special' && v.runs.length && !(want & PROT.WRITE)) t.call('mprotect', SYS.mprotect, v.start, v.end - v.start, want);
+  }
+}
+
+const IOV_MAX = 1024;
+
+/** Page runs into place with as few preadv calls as the image layout allows. */
+function readPages(t: Tracee, scratch: Scratch, runs: Vma['runs'], imageFd: number): void {
+  const sorted = [...runs].sort((a, b) => a.offset - b.offset);
+  for (let i = 0; i < sorted.length; ) {
+    // A batch: runs contiguous in the file, at most IOV_MAX of them and MAX_RW bytes.
+    const first = sorted[i];
+    let j = i;
+    let bytes = 0;
+    while (j < sorted.length && j - i < IOV_MAX && sorted[j].offset === first.offset + bytes && bytes + (sorted[j].end - sorted[j].start) <= MAX_RW) {
+      bytes += sorted[j].end - sorted[j].start;
+      j++;
+    }
+    if (j === i) {
+      // A single run larger than one read: in pieces.
+      for (let done = 0; done < first.end - first.start; ) {
+        const n = Math.min(MAX_RW, first.end - first.start - done);
+        const k = t.call('pread64 (page data)', SYS.pread64, imageFd, first.start + done, n, first.offset + done);
+        if (k <= 0) throw new CkptError('IMAGE_CORRUPT', `short read of page data at offset ${first.offset + done}`);
+        done += k;
+      }
+      i++;
+      continue;
+    }
+    scratch.reset();
+    const iov = Buffer.alloc((j - i) * 16);
+    for (let k = i; k < j; k++) {
+      const r = sorted[k];
+      // Fault big runs in at once: cheaper than a fault per page inside the read.
+      if (r.end - r.start >= POPULATE_MIN) t.syscall(SYS.madvise, r.start, r.end - r.start, MADV_POPULATE_WRITE);
+      iov.writeBigUInt64LE(BigInt(r.start), (k - i) * 16);
+      iov.writeBigUInt64LE(BigInt(r.end - r.start), (k - i) * 16 + 8);
+    }
+    const got = t.call('preadv (page data)', SYS.preadv, imageFd, scratch.put(iov), j - i, first.offset, 0);
+    if (got !== bytes) throw new CkptError('IMAGE_CORRUPT', `short read of page data at offset ${first.offset} (${got} of ${bytes} bytes)`);
+    i = j;
   }
 }
 

@@ -148,7 +148,8 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
 
   // 2. File descriptors: keep ckpt's stdio (for inherited stdin/out/err) above every fd the image uses.
   const high = Math.max(INHERITED_BASE + 3, ...meta.files.map((f) => f.fd + 1));
-  for (let i = 0; i < 3; i++) t.call('fcntl(F_DUPFD)', SYS.fcntl, INHERITED_BASE + i, F.DUPFD_CLOEXEC, high + i);
+  // Exactly at high+0..2 (dup3, not F_DUPFD): a stray fd of the helper must not shift them.
+  for (let i = 0; i < 3; i++) t.call('dup3', SYS.dup3, INHERITED_BASE + i, high + i, O.CLOEXEC);
   t.call('close_range', SYS.close_range, 0, high - 1, 0);
   t.call('close_range', SYS.close_range, high + 3, 0xffffffff, 0);
 
