@@ -12,9 +12,9 @@
  * installs a handler for SIGCKPT (ckpt_sigckpt(), i.e. SIGRTMAX-1), does its
  * "suspend stuff" there, and calls ckpt_freeze().
  *
- * How: the program and ckpt talk through a small file. Under `ckpt run`
- * (CKPT_SUPERVISED set to the supervisor's PID, which traces the program),
- * the request goes into the supervisor's directory /tmp/ckpt-run.<PID>/;
+ * How: the program and ckpt talk through a small file. Under `ckpt run` or
+ * a foreground `ckpt restore` (the supervisor traces the program), the
+ * request goes into the supervisor's directory /tmp/ckpt-run.<PID>/;
  * otherwise ckpt_freeze() starts `ckpt dump --freeze-marker FILE PID`
  * itself ($CKPT, or `ckpt` on the PATH). ckpt writes "checkpointed" into
  * the file once the image is on disk; restoring the image writes "restored"
@@ -39,18 +39,20 @@
 static inline int ckpt_sigckpt(void) { return SIGRTMAX - 1; }
 static inline int ckpt_sigckptexit(void) { return SIGRTMAX; }
 
-/* Is this process traced by the `ckpt run` named in CKPT_SUPERVISED? */
+/* The ckpt supervising this process (`ckpt run`, or a foreground `ckpt
+ * restore`): its tracer, when that tracer has a request directory. */
 static inline int ckpt__supervisor(void) {
-  const char *s = getenv("CKPT_SUPERVISED");
-  if (!s || !*s) return 0;
-  int want = atoi(s), tracer = 0;
-  char line[256];
+  int tracer = 0;
+  char line[256], dir[64];
   FILE *f = fopen("/proc/self/status", "re");
   if (!f) return 0;
   while (fgets(line, sizeof line, f))
     if (sscanf(line, "TracerPid: %d", &tracer) == 1) break;
   fclose(f);
-  return tracer == want ? want : 0;
+  if (tracer <= 0) return 0;
+  snprintf(dir, sizeof dir, "/tmp/ckpt-run.%d", tracer);
+  struct stat st;
+  return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? tracer : 0;
 }
 
 static inline int ckpt_freeze(void) {

@@ -11,7 +11,7 @@
 // could be taken.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync, unlinkSync, rmdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, unlinkSync, rmdirSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requestDir, SIGCKPT, SIGCKPTEXIT } from './signals.js';
@@ -35,12 +35,10 @@ export function onRestore(fn: Hook): void {
 
 const CLI = fileURLToPath(new URL('./cli/main.js', import.meta.url));
 
-/** The `ckpt run` that traces this process, if any. */
+/** The ckpt that supervises this process (`ckpt run`, foreground `ckpt restore`), if any. */
 function supervisor(): number | undefined {
-  const want = Number(process.env.CKPT_SUPERVISED ?? 0);
-  if (!want) return undefined;
   const tracer = Number(/^TracerPid:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
-  return tracer === want ? want : undefined;
+  return tracer && existsSync(requestDir(tracer)) ? tracer : undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

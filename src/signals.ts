@@ -12,8 +12,9 @@ export const SIGCKPTEXIT = 64;
  * program creates it ("request" when supervised), ckpt writes
  * "checkpointed" once the image is safe (or "error: ..."), and a restore of
  * that image writes "restored" before the program runs again.
- * Under `ckpt run` (CKPT_SUPERVISED=<ckpt's PID>), requests go in a
- * directory of the supervisor's, which it watches.
+ * A program supervised by ckpt (`ckpt run`, or a foreground `ckpt
+ * restore`: its tracer) leaves requests in the supervisor's directory, which
+ * it watches. (`ckpt run` also sets CKPT_SUPERVISED=<its PID> for programs.)
  */
 export function requestDir(supervisorPid: number): string {
   return `/tmp/ckpt-run.${supervisorPid}`;

@@ -1,21 +1,18 @@
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { CkptError } from '../errors.js';
-import { SIGCKPT, SIGCKPTEXIT } from '../signals.js';
+import { SIGCKPT, SIGCKPTEXIT, requestDir } from '../signals.js';
 
-/** Is `pid` a program run by a live `ckpt run` (or foreground `ckpt restore`)? */
+/** The ckpt supervising `pid` (`ckpt run`, foreground `ckpt restore`), if any. */
 function supervisorOf(pid: number): number | undefined {
-  let env = '';
-  let status = '';
+  let status: string;
   try {
-    env = readFileSync(`/proc/${pid}/environ`, 'latin1');
     status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {
     throw new CkptError('NO_SUCH_PROCESS', `no process with PID ${pid}`, { pid });
   }
   const tracer = Number(/^TracerPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-  const declared = Number(/(?:^|\0)CKPT_SUPERVISED=(\d+)/.exec(env)?.[1] ?? 0);
-  return tracer !== 0 && (tracer === declared || declared === 0) ? tracer : undefined;
+  return tracer && existsSync(requestDir(tracer)) ? tracer : undefined;
 }
 
 export function signalCommand(): Command {

@@ -12,7 +12,7 @@ import type { Meta } from '../image/format.js';
 import { Scratch } from '../tracee/scratch.js';
 import { Tracee } from '../tracee/tracee.js';
 import type { Remote } from '../tracee/remote.js';
-import { SYS, MAP, PROT, O, F, SIG, ARCH, AT_FDCWD, TASK_SIZE, ptrace, mem, kill, waitFor, setChildSubreaper, FD_CLOEXEC } from '../sys/index.js';
+import { PTRACE_O, SYS, MAP, PROT, O, F, SIG, ARCH, AT_FDCWD, TASK_SIZE, ptrace, mem, kill, waitFor, setChildSubreaper, FD_CLOEXEC } from '../sys/index.js';
 import { parseMaps } from '../proc/maps.js';
 import { checkMappedFiles, restoreMemory, vdsoBase } from '../kinds/memory.js';
 import { requireUnchanged } from '../kinds/file-identity.js';
@@ -24,16 +24,28 @@ import { restoreItimers, restorePosixTimers } from '../kinds/timers.js';
 import { restoreThreadState, finalRegs, primeSleep, createThread } from '../kinds/thread.js';
 import { createWithPid, pidTaken, INHERITED_BASE } from './stub.js';
 
+export interface RestoreOptions {
+  /**
+   * Keep every thread traced (with `ckpt run`'s options) instead of letting
+   * go: the caller supervises the restored program, so the checkpoint
+   * signals and freeze() work for it again.
+   */
+  supervise?: boolean;
+}
+
 export interface RestoreResult {
   pid: number;
+  /** Every thread of the restored process (still traced when supervised). */
+  tids: number[];
   notices: string[];
   ms: number;
 }
 
 const TRAMPOLINE_SIZE = 1 << 20; // one code page + scratch for syscall arguments
+const SUPERVISE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.TRACEEXEC;
 const ALL_SIGNALS = 0xffffffffffffffffn;
 
-export function restore(imagePath: string): RestoreResult {
+export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreResult {
   const t0 = performance.now();
   const path = resolve(imagePath);
   setChildSubreaper();
@@ -55,7 +67,7 @@ export function restore(imagePath: string): RestoreResult {
     try {
       child = createWithPid(pid).child;
       phase('create process');
-      build(child, meta, image, path, notices, onFailure, onSuccess, () => verification.wait());
+      build(child, meta, image, path, notices, onFailure, onSuccess, () => verification.wait(), opts.supervise ?? false);
     } catch (e) {
       if (child) {
         try { kill(child.pid, SIG.KILL); } catch { /* gone */ }
@@ -65,7 +77,7 @@ export function restore(imagePath: string): RestoreResult {
       throw e;
     }
     for (const f of onSuccess) try { f(); } catch { /* best effort */ }
-    return { pid, notices, ms: performance.now() - t0 };
+    return { pid, tids: meta.threads.map((th) => th.tid), notices, ms: performance.now() - t0 };
   } finally {
     image.close();
   }
@@ -128,7 +140,7 @@ function pickTrampoline(meta: Meta, pid: number): number {
 }
 
 
-function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, notices: string[], onFailure: Array<() => void>, onSuccess: Array<() => void>, verified: () => void): void {
+function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, notices: string[], onFailure: Array<() => void>, onSuccess: Array<() => void>, verified: () => void, supervise: boolean): void {
   const pid = t.pid;
   const th = meta.threads.find((x) => x.tid === pid);
   if (!th) throw new CkptError('IMAGE_CORRUPT', `the image has no main thread (TID ${pid})`);
@@ -261,6 +273,13 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
     ptrace.setRegs(x.t.pid, finalRegs(x.th, slept.has(x.t.pid)));
     ptrace.setSigmask(x.t.pid, BigInt('0x' + x.th.sigmask));
   }
-  for (const x of threads) x.t.detach();
+  for (const x of threads) {
+    if (supervise) {
+      ptrace.setOptions(x.t.pid, SUPERVISE_OPTIONS); // and no EXITKILL: the program outlives its supervisor
+      ptrace.cont(x.t.pid, 0);
+    } else {
+      x.t.detach();
+    }
+  }
   phase('resume');
 }

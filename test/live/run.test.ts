@@ -83,8 +83,14 @@ test('ckpt signal --exit: the program ends only once its image is complete', T, 
   await lab.ckptOk(['info', image, '--verify']);
   const restore = lab.ckptBackground(['restore', image]);
   await lab.waitTickWhile(restore, log, dumpedAt + 3);
+  // A restored program is supervised again: the signal checkpoints it, it goes on.
+  await lab.ckptOk(['signal', String(pid)]);
+  await until('a checkpoint of the restored program', () => existsSync(lab.path('counter.ckpt')) || undefined);
+  await lab.waitTickWhile(restore, log, lastTick(log) + 2);
   lab.stop();
-  assert.equal((await lab.finish(restore)).code, 0);
+  const rr = await lab.finish(restore);
+  assert.equal(rr.code, 0);
+  assert.match(rr.stderr, new RegExp(`PID ${pid} checkpointed to .*counter\\.ckpt`));
 });
 
 test('a C program with a SIGCKPT handler calling ckpt_freeze() sees 0, then 1 after restore', T, async (t) => {
@@ -105,6 +111,10 @@ test('a C program with a SIGCKPT handler calling ckpt_freeze() sees 0, then 1 af
   rmSync(lab.stopFile);
   const restore = lab.ckptBackground(['restore', join(lab.dir, images[0])]);
   await until('freeze to return 1 in the restored copy', () => /^freeze 1 errno 0$/m.test(readLog(log)) || undefined, { detail: () => tail(log) });
+  // Checkpointed again, by its restore's supervision this time.
+  const before = (readLog(log).match(/^freeze 0 errno 0$/gm) ?? []).length;
+  await lab.ckptOk(['signal', String(pid)]);
+  await until('a second freeze to return 0', () => (readLog(log).match(/^freeze 0 errno 0$/gm) ?? []).length > before || undefined, { detail: () => tail(log) });
   lab.stop();
   assert.equal((await lab.finish(restore)).code, 0);
 });
