@@ -1,19 +1,8 @@
 import { Command } from 'commander';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { supervisorOf } from '../run/delegate.js';
 import { CkptError } from '../errors.js';
-import { SIGCKPT, SIGCKPTEXIT, requestDir } from '../signals.js';
-
-/** The ckpt supervising `pid` (`ckpt run`, foreground `ckpt restore`), if any. */
-function supervisorOf(pid: number): number | undefined {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    throw new CkptError('NO_SUCH_PROCESS', `no process with PID ${pid}`, { pid });
-  }
-  const tracer = Number(/^TracerPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-  return tracer && existsSync(requestDir(tracer)) ? tracer : undefined;
-}
+import { SIGCKPT, SIGCKPTEXIT } from '../signals.js';
 
 export function signalCommand(): Command {
   return new Command('signal')
@@ -23,6 +12,7 @@ export function signalCommand(): Command {
     .action((pidArg: string, o: { exit?: boolean }) => {
       const pid = Number(pidArg);
       if (!/^\d+$/.test(pidArg) || pid <= 0) throw new CkptError('USAGE', `not a process ID: ${pidArg}`);
+      if (!existsSync(`/proc/${pid}`)) throw new CkptError('NO_SUCH_PROCESS', `no process with PID ${pid}`, { pid });
       if (supervisorOf(pid) === undefined) {
         throw new CkptError('USAGE', `PID ${pid} is not running under ckpt, so a checkpoint signal would kill it`, { pid, hint: `start it with \`ckpt run -- COMMAND\`, or checkpoint it directly with \`ckpt dump ${pid}\`` });
       }

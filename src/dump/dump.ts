@@ -23,6 +23,7 @@ import { dumpProcess } from '../kinds/process.js';
 import { validateTarget, planFds, blockers, type FdPlan } from './inspect.js';
 import { VERSION } from '../version.js';
 import { phase } from '../timing.js';
+import { supervisorOf, delegateDump } from '../run/delegate.js';
 
 export type Leave = 'running' | 'stopped' | 'killed';
 
@@ -61,6 +62,11 @@ export function defaultImageName(pid: number): string {
 
 export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
   const t0 = performance.now();
+  const supervisor = opts.attached ? undefined : supervisorOf(pid);
+  if (supervisor !== undefined) {
+    // Traced by the ckpt that supervises it: that one takes the checkpoint.
+    return delegateDump(pid, supervisor, { output: resolve(opts.output ?? defaultImageName(pid)), leave: opts.leave ?? 'running', tcpClose: opts.tcpClose });
+  }
   try {
     validateTarget(pid, opts.attached !== undefined);
     const early = blockers(pid, planFds(pid));

@@ -51,7 +51,17 @@ export class Supervisor {
     mkdirSync(this.requests, { recursive: true, mode: 0o700 });
   }
 
+  /** Remove the request directory, once answers still unread (a `ckpt dump --kill`) are collected. */
   close(): void {
+    const deadline = Date.now() + 2000;
+    const pending = () => {
+      try {
+        return readdirSync(this.requests).some((n) => /^(checkpointed|error)/.test(readFileSync(join(this.requests, n), 'utf8')));
+      } catch {
+        return false;
+      }
+    };
+    while (pending() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     rmSync(this.requests, { recursive: true, force: true });
   }
 
@@ -110,7 +120,11 @@ export class Supervisor {
     }
   }
 
-  /** freeze() calls of supervised programs: files "freeze.PID.SEQ" saying "request". */
+  /**
+   * Requests in the supervisor's directory, files "freeze.PID.SEQ": "request"
+   * from freeze() in the program, or "request {json}" from a `ckpt dump` of a
+   * supervised program (its output, leave, tcpClose), answered in the file.
+   */
   private freezeRequests(): void {
     let names: string[];
     try { names = readdirSync(this.requests); } catch { return; }
@@ -123,10 +137,17 @@ export class Supervisor {
       if (!text.startsWith('request')) continue;
       const tgid = Number(m[1]);
       if (![...this.tasks.values()].includes(tgid)) {
-        appendFileSync(file, 'error: not a process of this ckpt run\n');
+        writeFileSync(file, 'error: not a process of this ckpt supervisor\n');
         continue;
       }
-      this.checkpoint(tgid, undefined, 'continue', file);
+      const json = text.slice('request'.length).trim();
+      if (!json) {
+        this.checkpoint(tgid, undefined, 'continue', { freezeMarker: file });
+        continue;
+      }
+      let req: DumpRequest;
+      try { req = JSON.parse(json) as DumpRequest; } catch { writeFileSync(file, 'error: unreadable request\n'); continue; }
+      this.checkpoint(tgid, undefined, req.leave === 'killed' ? 'exit' : req.leave === 'stopped' ? 'stop' : 'continue', { answer: file, output: req.output, tcpClose: req.tcpClose });
     }
   }
 
@@ -139,26 +160,32 @@ export class Supervisor {
     }
   }
 
-  private checkpoint(tgid: number, stoppedTid: number | undefined, mode: 'continue' | 'exit', freezeMarker?: string): void {
+  private checkpoint(tgid: number, stoppedTid: number | undefined, mode: 'continue' | 'exit' | 'stop', how: { freezeMarker?: string; answer?: string; output?: string; tcpClose?: boolean } = {}): void {
     const attached = new Map<number, 'stopped' | 'running'>();
     for (const [t, g] of this.tasks) if (g === tgid) attached.set(t, t === stoppedTid ? 'stopped' : 'running');
     let path = '';
     try {
-      path = expandTemplate(this.opts.image, tgid);
-      const r = dump(tgid, { output: path, leave: mode === 'exit' ? 'killed' : 'running', attached, freezeMarker, tcpClose: this.opts.tcpClose });
+      path = how.output ?? expandTemplate(this.opts.image, tgid);
+      const leave = mode === 'exit' ? 'killed' : mode === 'stop' ? 'stopped' : 'running';
+      const r = dump(tgid, { output: path, leave, attached, freezeMarker: how.freezeMarker, tcpClose: how.tcpClose ?? this.opts.tcpClose });
       this.say(`PID ${tgid} checkpointed to ${r.path} (${bytes(r.size)}, frozen ${ms(r.frozenMs)})${mode === 'exit' ? '; it has ended' : ''}`);
+      if (how.answer) writeFileSync(how.answer, `checkpointed ${JSON.stringify(r)}\n`);
       if (mode === 'exit') {
         for (const [t, g] of [...this.tasks]) if (g === tgid) this.tasks.delete(t);
-        if (tgid === this.mainPid) this.mainStatus = 128 + SIGCKPTEXIT;
+        if (tgid === this.mainPid) this.mainStatus = 128 + (how.answer ? SIG.KILL : SIGCKPTEXIT);
       }
     } catch (e) {
       const msg = (e as Error).message.replace(/\n\s*/g, '; ');
       this.say(`checkpoint of PID ${tgid}${path ? ` to ${path}` : ''} failed: ${msg}; the program goes on`);
-      if (freezeMarker) try { if (!/^(checkpointed|error)/m.test(readFileSync(freezeMarker, 'utf8'))) writeFileSync(freezeMarker, `error: ${msg}\n`); } catch { /* gone */ }
+      const file = how.freezeMarker ?? how.answer;
+      if (file) try { if (!/^(checkpointed|error)/m.test(readFileSync(file, 'utf8'))) writeFileSync(file, `error: ${JSON.stringify({ code: (e as { code?: string }).code ?? 'INTERNAL', message: msg })}\n`); } catch { /* gone */ }
       if (stoppedTid !== undefined) try { ptrace.cont(stoppedTid, 0); } catch { /* already running */ }
     }
   }
 }
+
+/** What `ckpt dump` of a supervised program asks its supervisor. */
+export interface DumpRequest { output: string; leave: 'running' | 'stopped' | 'killed'; tcpClose?: boolean }
 
 function tgidOf(tid: number): number {
   try {
