@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // ckpt benchmark. Each part is described at the top of its module:
-//   memory      scripts/bench/memory.mjs: dump and restore of C workloads of
-//               --sizes MiB, against the machine's own write and read limit
-//   fast-start  scripts/bench/fast-start.mjs (issue 3): first answer of a
-//               restored Node.js HTTP server against its cold start
+//   memory        scripts/bench/memory.mjs: dump and restore of C workloads
+//                 of --sizes MiB, against the machine's own write/read limit
+//   fast-start    scripts/bench/fast-start.mjs (issue 3): first answer of a
+//                 restored Node.js HTTP server against its cold start
+//   run-overhead  scripts/bench/run-overhead.mjs (issue 4): a CPU-bound and a
+//                 syscall-heavy C workload, plain and under `ckpt run`; and a
+//                 signal-heavy one, where supervision does cost, for information
 // By default every part runs; tables go to stdout, progress to stderr, and
 // with --json a last stdout line holds every figure.
 //
-// Usage: npm run bench -- [--only memory|fast-start] [--sizes 16,256,1024] [--dir DIR] [--json]
+// Usage: npm run bench -- [--only memory|fast-start|run-overhead] [--sizes 16,256,1024] [--dir DIR] [--json]
 // Needs a built ckpt (npm run build) and gcc; ptrace needs root or CAP_SYS_PTRACE.
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -16,8 +19,9 @@ import { CLI, fsInfo } from './bench/common.mjs';
 import { cleanup, setup } from './bench/processes.mjs';
 import { memoryPart } from './bench/memory.mjs';
 import { fastStartPart } from './bench/fast-start.mjs';
+import { runOverheadPart } from './bench/run-overhead.mjs';
 
-const PARTS = ['memory', 'fast-start'];
+const PARTS = ['memory', 'fast-start', 'run-overhead'];
 
 const { values: opt } = parseArgs({
   options: {
@@ -41,6 +45,7 @@ try {
   const out = { fs: fs.type, dir: work, cpus: cpus().length, node: process.version };
   if (parts.includes('memory')) Object.assign(out, await memoryPart(fs, sizes)); // reps, results, aims
   if (parts.includes('fast-start')) out.fastStart = await fastStartPart(fs);
+  if (parts.includes('run-overhead')) out.runOverhead = await runOverheadPart();
   if (opt.json) console.log(JSON.stringify(out));
 } catch (e) {
   process.exitCode = 1;
