@@ -24,7 +24,8 @@ export function superviseUntilDone(sup: Supervisor): Promise<number> {
         reject(e);
       }
     };
-    const timer = setInterval(tick, 20);
+    // Ptrace events wake ckpt through SIGCHLD; the timer is for freeze() requests.
+    const timer = setInterval(tick, 100);
     process.on('SIGCHLD', tick);
     tick();
   });

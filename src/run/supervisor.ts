@@ -31,10 +31,24 @@ export function findProgram(name: string): string {
   throw new CkptError('USAGE', `${name}: command not found`);
 }
 
-/** Start `argv` traced by ckpt, with stdio inherited and CKPT_SUPERVISED set. */
+/**
+ * Start `argv` traced by ckpt, with stdio inherited and CKPT_SUPERVISED set.
+ * A shell stops itself before it execs the program, so ckpt traces the
+ * program from its first instruction (a program that forked or exited at
+ * once would otherwise escape).
+ */
 export function startSupervised(argv: string[]): number {
-  const pid = spawn(findProgram(argv[0]), argv, { closeFrom: 3, env: { ...(process.env as Record<string, string>), CKPT_SUPERVISED: String(getpid()) } });
+  const program = findProgram(argv[0]);
+  const pid = spawn('/bin/sh', ['sh', '-c', 'kill -STOP $$; exec "$0" "$@"', program, ...argv.slice(1)], {
+    closeFrom: 3, env: { ...(process.env as Record<string, string>), CKPT_SUPERVISED: String(getpid()) },
+  });
+  const deadline = Date.now() + 10_000;
+  while (!/^\d+ \(.*\) T/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) {
+    if (Date.now() > deadline) throw new CkptError('INTERNAL', `the program did not start (PID ${pid})`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+  }
   ptrace.seize(pid, TRACE_OPTIONS);
+  process.kill(pid, 'SIGCONT');
   return pid;
 }
 
