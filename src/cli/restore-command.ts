@@ -2,9 +2,25 @@ import { Command } from 'commander';
 import { restore } from '../restore/restore.js';
 import { ms } from './format.js';
 import { Supervisor } from '../run/supervisor.js';
-import { superviseUntilDone } from './run-command.js';
+import { superviseUntilDone, checkpointForeground } from './run-command.js';
+import { TerminalRelay, parseKey, DEFAULT_KEY } from '../run/terminal.js';
+import { ImageReader } from '../image/reader.js';
 import { DEFAULT_TEMPLATE, checkTemplate } from '../run/template.js';
 
+
+/** The saved modes of the terminal the program had as stdin/stdout/stderr, if any. */
+function terminalModes(path: string): Buffer | undefined {
+  const img = ImageReader.open(path);
+  try {
+    for (const f of img.meta.files) {
+      const st = f.state as { termios?: string };
+      if (f.kind === 'inherit' && st.termios) return Buffer.from(st.termios, 'base64');
+    }
+    return undefined;
+  } finally {
+    img.close();
+  }
+}
 
 export function restoreCommand(): Command {
   return new Command('restore')
@@ -16,10 +32,23 @@ export function restoreCommand(): Command {
     .addHelpText('after', '\nWithout --detach, ckpt waits for the restored program like a shell job and exits with its\nexit status (128+N when it was killed by signal N), supervising it as `ckpt run` does. Its stdin/stdout/stderr, when they were a\nterminal or a pipe, are connected to ckpt\'s own.')
     .option('-i, --image <template>', 'image name for later checkpoints by signal or freeze() (as for ckpt run)', DEFAULT_TEMPLATE)
     .option('--log <file>', 'write notices of later checkpoints to this file')
-    .action(async (image: string, o: { detach?: boolean; verbose?: boolean; json?: boolean; image: string; log?: string }) => {
+    .option('-k, --key <key>', 'for a terminal program: the key that checkpoints it again (none: no key)', DEFAULT_KEY)
+    .action(async (image: string, o: { detach?: boolean; verbose?: boolean; json?: boolean; image: string; log?: string; key: string }) => {
       const foreground = !o.detach && !o.json;
       if (foreground) checkTemplate(o.image);
-      const r = restore(image, { supervise: foreground });
+      const key = parseKey(o.key);
+      // A terminal program restored on a terminal gets a terminal again: a
+      // pseudo-terminal ckpt relays, with the program's saved modes.
+      const modes = foreground && process.stdin.isTTY && process.stdout.isTTY ? terminalModes(image) : undefined;
+      const relay = modes ? new TerminalRelay(key, () => checkpointForeground(relay!)) : undefined;
+      if (relay && modes) relay.setModes(modes);
+      let r;
+      try {
+        r = restore(image, { supervise: foreground, terminal: relay?.slave });
+      } catch (e) {
+        relay?.close();
+        throw e;
+      }
       for (const n of r.notices) console.error(`ckpt: ${n}`);
       if (o.json) {
         console.log(JSON.stringify(r, null, 2));
@@ -32,11 +61,16 @@ export function restoreCommand(): Command {
       }
       // In the foreground the program is supervised as under `ckpt run`: the
       // checkpoint signals and freeze() work for it again.
-      const sup = new Supervisor(r.pid, { image: o.image, log: o.log });
+      const sup = new Supervisor(r.pid, { image: o.image, log: o.log, notify: relay ? (t) => relay.notice(t) : undefined });
       sup.adopt(r.tids, r.pid);
+      if (relay) {
+        relay.start();
+        try { process.kill(r.pid, 'SIGWINCH'); } catch { /* gone */ } // redraw at this terminal's size
+      }
       try {
         process.exitCode = await superviseUntilDone(sup);
       } finally {
+        relay?.close();
         sup.close();
       }
     });

@@ -4,6 +4,7 @@ import { startSupervised, Supervisor } from '../run/supervisor.js';
 import { DEFAULT_TEMPLATE, checkTemplate } from '../run/template.js';
 import { setChildSubreaper } from '../sys/index.js';
 import { SIGCKPT, SIGCKPTEXIT } from '../signals.js';
+import { TerminalRelay, parseKey, DEFAULT_KEY } from '../run/terminal.js';
 
 /** Run the supervision loop until the job's main process ends; resolves to its exit code. */
 export function superviseUntilDone(sup: Supervisor): Promise<number> {
@@ -31,6 +32,12 @@ export function superviseUntilDone(sup: Supervisor): Promise<number> {
   });
 }
 
+/** The key: SIGCKPT to the terminal's foreground process group, as ^\\ sends SIGQUIT. */
+export function checkpointForeground(relay: TerminalRelay): void {
+  const pgrp = relay.foreground();
+  if (pgrp && pgrp > 0) try { process.kill(-pgrp, SIGCKPT); } catch { /* gone */ }
+}
+
 export function runCommand(): Command {
   return new Command('run')
     .description('run a program under ckpt: the checkpoint signals and freeze() work for it')
@@ -38,6 +45,7 @@ export function runCommand(): Command {
     .option('-i, --image <template>', `image name: %N program name, %P PID, %U user, %T time; relative to the program's directory`, DEFAULT_TEMPLATE)
     .option('--log <file>', 'write notices (where each image went) to this file instead of the terminal')
     .option('--tcp-close', 'checkpoints save established TCP connections as closed instead of failing')
+    .option('-k, --key <key>', 'on a terminal, the key that checkpoints the foreground program (none: no key)', DEFAULT_KEY)
     .addHelpText('after', `
 While it runs, send it the checkpoint signals from anywhere:
   kill -s RTMAX-1 PID   (SIGCKPT, ${SIGCKPT}): checkpoint, the program goes on
@@ -47,15 +55,20 @@ the signal instead (and may call freeze()). ckpt exits with the program's status
 
 Example:
   ckpt run --image '/var/ckpt/%N-%T.ckpt' -- python3 train.py`)
-    .action(async (argv: string[], o: { image: string; log?: string; tcpClose?: boolean }) => {
+    .action(async (argv: string[], o: { image: string; log?: string; tcpClose?: boolean; key: string }) => {
       if (!argv.length) throw new CkptError('USAGE', 'no command to run');
       checkTemplate(o.image);
+      const key = parseKey(o.key);
       setChildSubreaper();
-      const pid = startSupervised(argv);
-      const sup = new Supervisor(pid, { image: o.image, log: o.log, tcpClose: o.tcpClose });
+      // On a terminal, the program gets a pseudo-terminal of its own that ckpt relays (for the key).
+      const relay = process.stdin.isTTY && process.stdout.isTTY ? new TerminalRelay(key, () => checkpointForeground(relay!)) : undefined;
+      const pid = startSupervised(argv, relay?.slave);
+      const sup = new Supervisor(pid, { image: o.image, log: o.log, tcpClose: o.tcpClose, notify: relay ? (t) => relay.notice(t) : undefined });
+      relay?.start();
       try {
         process.exitCode = await superviseUntilDone(sup);
       } finally {
+        relay?.close();
         sup.close();
       }
     });

@@ -2,11 +2,18 @@
 // leads outside the process (a shell pipeline, a supervisor): on restore they
 // are connected to ckpt restore's own stdin/stdout/stderr, as a shell job's are.
 import { z } from 'zod';
-import { F, SYS } from '../sys/index.js';
+import { F, SYS, close } from '../sys/index.js';
+import { grabFd } from '../sys/socket.js';
+import { getTermios } from '../sys/pty.js';
 import { isTerminal } from './char-device.js';
 import type { FdKind } from './types.js';
 
-const State = z.object({ was: z.string(), flags: z.number().int() });
+const State = z.object({
+  was: z.string(),
+  flags: z.number().int(),
+  /** A terminal's modes (kernel termios, base64), for a restore into a terminal. */
+  termios: z.string().optional(),
+});
 type State = z.infer<typeof State>;
 
 export const inheritedStdio: FdKind<State> = {
@@ -14,7 +21,15 @@ export const inheritedStdio: FdKind<State> = {
   schema: State,
   detect: (f) =>
     f.fd <= 2 && ((f.stat.isCharacterDevice() && isTerminal(f.stat.rdev)) || f.link.startsWith('pipe:') || f.link.startsWith('socket:')),
-  dump: (f) => ({ was: f.link, flags: f.info.flags }),
+  dump(f) {
+    if (!(f.stat.isCharacterDevice() && isTerminal(f.stat.rdev))) return { was: f.link, flags: f.info.flags };
+    const mine = grabFd(f.pid, f.fd);
+    try {
+      return { was: f.link, flags: f.info.flags, termios: getTermios(mine)?.toString('base64') };
+    } finally {
+      close(mine);
+    }
+  },
   restore: (_s, ctx, fd) => ctx.tracee.call('fcntl(F_DUPFD)', SYS.fcntl, ctx.inheritedFd(fd), F.DUPFD, 0),
-  describe: (s) => `ckpt's own stdio (was ${s.was})`,
+  describe: (s) => `ckpt's own stdio (was ${s.was}${s.termios ? ', a terminal' : ''})`,
 };

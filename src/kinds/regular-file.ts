@@ -1,27 +1,53 @@
 // Regular files open by path: reopened with the same access mode, status
 // flags and offset. A file open for writing may have grown (a log): that is
-// allowed and reported; a vanished file or one shorter than the offset is not.
+// allowed and reported; one shorter than the offset is not. A small file
+// open for writing (a lock, pid or swap file the program deletes when it
+// quits) has its content saved too: if it has vanished by restore, it is
+// recreated from the checkpoint, and the restore says so. Any other
+// vanished file is an error naming it.
 import { z } from 'zod';
 import { CkptError } from '../errors.js';
 import { O } from '../sys/index.js';
 import { identityOf, currentIdentity } from './file-identity.js';
-import { statSync } from 'node:fs';
+import { statSync, openSync, closeSync, existsSync, writeFileSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { openInTarget, seekInTarget, accessMode } from './open-file.js';
-import { FileIdentity } from '../image/format.js';
+import { FileIdentity, DataRef } from '../image/format.js';
 import type { FdKind } from './types.js';
 
-const State = z.object({ file: FileIdentity, flags: z.number().int(), pos: z.number().int().nonnegative() });
+const State = z.object({
+  file: FileIdentity,
+  flags: z.number().int(),
+  pos: z.number().int().nonnegative(),
+  /** Content of a small file open for writing, to recreate it if it vanished (format 1.1). */
+  content: DataRef.optional(),
+});
+/** Files open for writing up to this size keep a copy of their content. */
+const KEEP_CONTENT = 1 << 20;
 type State = z.infer<typeof State>;
 
 export const regularFile: FdKind<State> = {
   tag: 'file',
   schema: State,
   detect: (f) => f.stat.isFile() && f.link.startsWith('/') && !f.link.endsWith(' (deleted)'),
-  dump(f) {
+  dump(f, ctx) {
     const st = statSync(`/proc/${f.pid}/fd/${f.fd}`, { bigint: true });
-    return { file: identityOf(f.link, st), flags: f.info.flags, pos: f.info.pos };
+    const base = { file: identityOf(f.link, st), flags: f.info.flags, pos: f.info.pos };
+    if ((f.info.flags & O.ACCMODE) === O.RDONLY || st.size > BigInt(KEEP_CONTENT)) return base;
+    const src = openSync(`/proc/${f.pid}/fd/${f.fd}`, 'r');
+    try {
+      return { ...base, content: ctx.writer.writeFromFd(src, Number(st.size)) };
+    } catch {
+      return base; // it changed size meanwhile: no copy, then
+    } finally {
+      closeSync(src);
+    }
   },
   check(s, fd, ctx) {
+    if (s.content && !existsSync(s.file.path) && existsSync(dirname(s.file.path))) {
+      ctx.notices.push(`fd ${fd}: ${s.file.path} had vanished; recreated from the checkpoint (${s.content.size} bytes)`);
+      return;
+    }
     const now = currentIdentity(s.file.path, `file open as fd ${fd},`);
     const writable = (s.flags & O.ACCMODE) !== O.RDONLY;
     if (now.size < s.pos && !(s.flags & O.APPEND)) {
@@ -36,6 +62,11 @@ export const regularFile: FdKind<State> = {
     }
   },
   restore(s, ctx) {
+    if (s.content && !existsSync(s.file.path)) {
+      const data = ctx.image.readBlob(s.content);
+      writeFileSync(s.file.path, data, { mode: s.file.mode & 0o7777, flag: 'wx' });
+      ctx.onFailure.push(() => { try { unlinkSync(s.file.path); } catch { /* gone */ } });
+    }
     const fd = openInTarget(ctx, s.file.path, s.flags);
     seekInTarget(ctx, fd, s.pos);
     return fd;

@@ -23,6 +23,7 @@ import { restoreActions, queueSignals } from '../kinds/signals.js';
 import { restoreItimers, restorePosixTimers } from '../kinds/timers.js';
 import { restoreThreadState, finalRegs, primeSleep, createThread } from '../kinds/thread.js';
 import { createWithPid, pidTaken, INHERITED_BASE } from './stub.js';
+import { TIOC } from '../sys/pty.js';
 
 export interface RestoreOptions {
   /**
@@ -31,6 +32,12 @@ export interface RestoreOptions {
    * signals and freeze() work for it again.
    */
   supervise?: boolean;
+  /**
+   * A terminal (pty slave path) for the program: it becomes the leader of a
+   * new session with this terminal as its controlling one, and its
+   * inherited stdin/stdout/stderr are this terminal.
+   */
+  terminal?: string;
 }
 
 export interface RestoreResult {
@@ -67,7 +74,7 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
     try {
       child = createWithPid(pid).child;
       phase('create process');
-      build(child, meta, image, path, notices, onFailure, onSuccess, () => verification.wait(), opts.supervise ?? false);
+      build(child, meta, image, path, notices, onFailure, onSuccess, () => verification.wait(), opts);
     } catch (e) {
       if (child) {
         try { kill(child.pid, SIG.KILL); } catch { /* gone */ }
@@ -140,7 +147,8 @@ function pickTrampoline(meta: Meta, pid: number): number {
 }
 
 
-function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, notices: string[], onFailure: Array<() => void>, onSuccess: Array<() => void>, verified: () => void, supervise: boolean): void {
+function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, notices: string[], onFailure: Array<() => void>, onSuccess: Array<() => void>, verified: () => void, opts: RestoreOptions): void {
+  const supervise = opts.supervise ?? false;
   const pid = t.pid;
   const th = meta.threads.find((x) => x.tid === pid);
   if (!th) throw new CkptError('IMAGE_CORRUPT', `the image has no main thread (TID ${pid})`);
@@ -162,6 +170,15 @@ function build(t: Tracee, meta: Meta, image: ImageReader, imagePath: string, not
   const high = Math.max(INHERITED_BASE + 3, ...meta.files.map((f) => f.fd + 1));
   // Exactly at high+0..2 (dup3, not F_DUPFD): a stray fd of the helper must not shift them.
   for (let i = 0; i < 3; i++) t.call('dup3', SYS.dup3, INHERITED_BASE + i, high + i, O.CLOEXEC);
+  if (opts.terminal) {
+    // A session of its own, with the terminal ckpt relays as its controlling terminal.
+    t.call('setsid', SYS.setsid);
+    const tty = t.call(`open ${opts.terminal}`, SYS.openat, AT_FDCWD, scratch.str(opts.terminal), O.RDWR, 0);
+    t.call('ioctl(TIOCSCTTY)', SYS.ioctl, tty, TIOC.SCTTY, 0);
+    for (let i = 0; i < 3; i++) t.call('dup3', SYS.dup3, tty, high + i, O.CLOEXEC);
+    t.call('close', SYS.close, tty);
+    scratch.reset();
+  }
   t.call('close_range', SYS.close_range, 0, high - 1, 0);
   t.call('close_range', SYS.close_range, high + 3, 0xffffffff, 0);
 

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, appendFileSync, writeFileSync, existsSync, m
 import { delimiter, join } from 'node:path';
 import { CkptError } from '../errors.js';
 import { dump } from '../dump/dump.js';
-import { ptrace, spawn, tryWait, getpid, setChildSubreaper, PTRACE_O, PTRACE_EVENT, SIG, __WALL } from '../sys/index.js';
+import { ptrace, spawn, tryWait, getpid, setChildSubreaper, PTRACE_O, PTRACE_EVENT, SIG, O, __WALL } from '../sys/index.js';
 import { SIGCKPT, SIGCKPTEXIT, requestDir } from '../signals.js';
 import { expandTemplate } from './template.js';
 import { bytes, ms } from '../cli/format.js';
@@ -20,6 +20,8 @@ export interface SuperviseOptions {
   /** Where notices go: a log file, or stderr when undefined. */
   log?: string;
   tcpClose?: boolean;
+  /** Shows notices instead of stderr (the terminal relay). */
+  notify?: (text: string) => void;
 }
 
 export function findProgram(name: string): string {
@@ -37,10 +39,12 @@ export function findProgram(name: string): string {
  * program from its first instruction (a program that forked or exited at
  * once would otherwise escape).
  */
-export function startSupervised(argv: string[]): number {
+export function startSupervised(argv: string[], tty?: string): number {
   const program = findProgram(argv[0]);
+  // On a terminal of its own: a new session whose controlling terminal it is.
+  const onTty = tty ? { setsid: true, open: [[0, tty, O.RDWR]] as Array<[number, string, number]>, after: [[1, 0], [2, 0]] as Array<[number, number]> } : {};
   const pid = spawn('/bin/sh', ['sh', '-c', 'kill -STOP $$; exec "$0" "$@"', program, ...argv.slice(1)], {
-    closeFrom: 3, env: { ...(process.env as Record<string, string>), CKPT_SUPERVISED: String(getpid()) },
+    closeFrom: 3, env: { ...(process.env as Record<string, string>), CKPT_SUPERVISED: String(getpid()) }, ...onTty,
   });
   const deadline = Date.now() + 10_000;
   while (!/^\d+ \(.*\) T/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) {
@@ -102,6 +106,7 @@ export class Supervisor {
 
   private say(text: string): void {
     if (this.opts.log) appendFileSync(this.opts.log, `${new Date().toISOString()} ${text}\n`);
+    else if (this.opts.notify) this.opts.notify(text);
     else process.stderr.write(process.stderr.isTTY ? `\r\nckpt: ${text}\r\n` : `ckpt: ${text}\n`);
   }
 

@@ -2,7 +2,7 @@
 
 // asm/unistd_64.h
 export const SYS = {
-  read: 0, write: 1, madvise: 28, preadv: 295, open: 2, close: 3, fstat: 5, lseek: 8, mmap: 9, mprotect: 10,
+  read: 0, write: 1, madvise: 28, preadv: 295, setsid: 112, open: 2, close: 3, fstat: 5, lseek: 8, mmap: 9, mprotect: 10,
   munmap: 11, brk: 12, rt_sigaction: 13, rt_sigprocmask: 14, ioctl: 16, pread64: 17,
   pwrite64: 18, nanosleep: 35, getitimer: 36, setitimer: 38, getpid: 39, dup2: 33, dup: 32,
   wait4: 61, kill: 62, fcntl: 72, ftruncate: 77, chdir: 80, fchdir: 81, umask: 95,

@@ -47,6 +47,10 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Put the child in a new process group. */
   newPgroup?: boolean;
+  /** Make the child a session leader (before the file actions: a terminal it opens becomes its controlling one). */
+  setsid?: boolean;
+  /** dup2s applied after the opens. */
+  after?: Array<[child: number, parent: number]>;
 }
 
 export function isOpen(fd: number): boolean {
@@ -61,6 +65,7 @@ export function isOpen(fd: number): boolean {
 const POSIX_SPAWN_SETPGROUP = 0x02;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
 
 /**
  * posix_spawn with clean signal state: empty mask, every disposition default
@@ -75,10 +80,12 @@ export function spawn(path: string, argv: string[], opts: SpawnOptions = {}): nu
     const dups = opts.dup2 ?? [];
     for (const [child, parent] of dups) spawnApi.faDup2(fa, parent, child);
     for (const [child, path, flags] of opts.open ?? []) spawnApi.faOpen(fa, child, path, flags, 0);
+    for (const [child, fd] of opts.after ?? []) spawnApi.faDup2(fa, fd, child);
     // stdin/stdout/stderr not set otherwise are inherited, even if ckpt's own are close-on-exec
     // (dup2 of an fd onto itself clears FD_CLOEXEC).
     for (const k of [0, 1, 2]) {
-      if (!dups.some(([c]) => c === k) && !(opts.open ?? []).some(([c]) => c === k) && isOpen(k)) spawnApi.faDup2(fa, k, k);
+      const set = dups.some(([c]) => c === k) || (opts.open ?? []).some(([c]) => c === k) || (opts.after ?? []).some(([c]) => c === k);
+      if (!set && isOpen(k)) spawnApi.faDup2(fa, k, k);
     }
     if (opts.closeFrom !== undefined) spawnApi.faCloseFrom(fa, opts.closeFrom);
     const all = Buffer.alloc(128, 0xff);
@@ -86,6 +93,7 @@ export function spawn(path: string, argv: string[], opts: SpawnOptions = {}): nu
     spawnApi.attrSetSigdefault(attr, all);
     spawnApi.attrSetSigmask(attr, none);
     let flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    if (opts.setsid) flags |= POSIX_SPAWN_SETSID;
     if (opts.newPgroup) {
       flags |= POSIX_SPAWN_SETPGROUP;
       spawnApi.attrSetPgroup(attr, 0);

@@ -1,0 +1,103 @@
+// When ckpt runs a program on a terminal, the program gets a pseudo-terminal
+// of its own that ckpt relays: so a key (default ^E) can checkpoint the
+// foreground program the way ^\ dumps core, and a restore can give a
+// terminal program a terminal again, with its modes and the current size.
+import { writeSync, closeSync, openSync, read as readAsync } from 'node:fs';
+import { CkptError } from '../errors.js';
+import { openPty, setWinsize, foregroundGroup, setTermios, getWinsize } from '../sys/pty.js';
+import { O } from '../sys/index.js';
+
+export const DEFAULT_KEY = '^E';
+
+/** "^E", "C-e", "ctrl-e" -> 5; "none" -> null. */
+export function parseKey(text: string): number | null {
+  if (text === 'none') return null;
+  const m = /^(?:\^|c-|ctrl-|ctrl\+)([a-z@\[\\\]^_])$/i.exec(text.trim());
+  if (!m) throw new CkptError('USAGE', `unknown key "${text}" (use a control key like ^E, C-e or ctrl-e, or none)`);
+  return m[1].toUpperCase().charCodeAt(0) & 0x1f;
+}
+
+export function keyName(code: number): string {
+  return `^${String.fromCharCode(code + 64)}`;
+}
+
+export class TerminalRelay {
+  readonly master: number;
+  readonly slave: string;
+  private closed = false;
+  private readonly onResize = () => this.syncSize();
+
+  constructor(private readonly key: number | null, private readonly onKey: () => void) {
+    const p = openPty();
+    this.master = p.master;
+    this.slave = p.slave;
+    this.syncSize();
+  }
+
+  /** Open the slave side (for ckpt's own use: setting modes). */
+  withSlave<T>(fn: (fd: number) => T): T {
+    const fd = openSync(this.slave, O.RDWR | O.NOCTTY);
+    try { return fn(fd); } finally { closeSync(fd); }
+  }
+
+  setModes(termios: Buffer): void {
+    this.withSlave((fd) => setTermios(fd, termios));
+  }
+
+  /** Relay bytes both ways until the program's side closes. */
+  start(): void {
+    if (process.stdin.isTTY) process.stdin.setRawMode(true);
+    process.stdin.on('data', (d: Buffer) => this.fromUser(d));
+    process.stdin.resume();
+    process.stdout.on('resize', this.onResize);
+    const buf = Buffer.alloc(65536);
+    const pump = () => {
+      readAsync(this.master, buf, 0, buf.length, null, (err, n) => {
+        if (err || n <= 0 || this.closed) return; // EIO: the program's side is gone
+        try { writeSync(1, buf, 0, n); } catch { /* our terminal went away */ }
+        pump();
+      });
+    };
+    pump();
+  }
+
+  private fromUser(d: Buffer): void {
+    let data = d;
+    if (this.key !== null && data.includes(this.key)) {
+      data = Buffer.from(data.filter((b) => b !== this.key));
+      this.onKey();
+    }
+    if (data.length) try { writeSync(this.master, data); } catch { /* program gone */ }
+  }
+
+  /** The foreground process group of the program's terminal. */
+  foreground(): number | undefined {
+    return foregroundGroup(this.master);
+  }
+
+  syncSize(): void {
+    const size = getWinsize(1) ?? getWinsize(0);
+    if (size && size.rows && size.cols) setWinsize(this.master, size.rows, size.cols);
+  }
+
+  /** A one-line notice on the user's terminal, then make a full-screen program redraw (a size change). */
+  notice(text: string): void {
+    try { writeSync(2, `\r\n\x1b[7mckpt: ${text}\x1b[0m\r\n`); } catch { /* no terminal */ }
+    const size = getWinsize(1);
+    if (size && size.rows > 1) {
+      setWinsize(this.master, size.rows - 1, size.cols);
+      setWinsize(this.master, size.rows, size.cols);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    process.stdout.off('resize', this.onResize);
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    process.stdin.pause();
+    process.stdin.removeAllListeners('data');
+    try { closeSync(this.master); } catch { /* closed */ }
+  }
+}
+
