@@ -24,6 +24,12 @@ export function keyName(code: number): string {
 export class TerminalRelay {
   readonly master: number;
   readonly slave: string;
+  /**
+   * ckpt's own fd on the slave, held open: a pty's modes reset when the
+   * last fd on its slave closes, so modes set before the program opens it
+   * would be lost otherwise.
+   */
+  private readonly slaveFd: number;
   private closed = false;
   private readonly onResize = () => this.syncSize();
 
@@ -31,17 +37,12 @@ export class TerminalRelay {
     const p = openPty();
     this.master = p.master;
     this.slave = p.slave;
+    this.slaveFd = openSync(this.slave, O.RDWR | O.NOCTTY | O.CLOEXEC);
     this.syncSize();
   }
 
-  /** Open the slave side (for ckpt's own use: setting modes). */
-  withSlave<T>(fn: (fd: number) => T): T {
-    const fd = openSync(this.slave, O.RDWR | O.NOCTTY);
-    try { return fn(fd); } finally { closeSync(fd); }
-  }
-
   setModes(termios: Buffer): void {
-    this.withSlave((fd) => setTermios(fd, termios));
+    setTermios(this.slaveFd, termios);
   }
 
   /** Relay bytes both ways until the program's side closes. */
@@ -97,6 +98,7 @@ export class TerminalRelay {
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
     process.stdin.pause();
     process.stdin.removeAllListeners('data');
+    try { closeSync(this.slaveFd); } catch { /* closed */ }
     try { closeSync(this.master); } catch { /* closed */ }
   }
 }
