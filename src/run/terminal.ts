@@ -4,7 +4,7 @@
 // terminal program a terminal again, with its modes and the current size.
 import { writeSync, closeSync, openSync, read as readAsync } from 'node:fs';
 import { CkptError } from '../errors.js';
-import { openPty, setWinsize, foregroundGroup, setTermios, getWinsize } from '../sys/pty.js';
+import { openPty, setWinsize, foregroundGroup, setTermios, getTermios, getWinsize } from '../sys/pty.js';
 import { O } from '../sys/index.js';
 
 export const DEFAULT_KEY = '^E';
@@ -68,7 +68,51 @@ export class TerminalRelay {
       data = Buffer.from(data.filter((b) => b !== this.key));
       this.onKey();
     }
+    const susp = this.suspendChar();
+    if (susp !== undefined && data.includes(susp)) {
+      const at = data.indexOf(susp);
+      if (at > 0) try { writeSync(this.master, data.subarray(0, at)); } catch { /* program gone */ }
+      this.suspend();
+      return;
+    }
     if (data.length) try { writeSync(this.master, data); } catch { /* program gone */ }
+  }
+
+  /**
+   * The program's suspend key (^Z), when its terminal generates signals. Its
+   * session has no job control of its own (no shell around it), so ckpt does
+   * what the shell would: stop the program, then stop itself, so that the
+   * user's shell sees a stopped job; `fg` continues both.
+   */
+  private suspendChar(): number | undefined {
+    const t = getTermios(this.slaveFd);
+    if (!t) return undefined;
+    const ISIG = 1;
+    const VSUSP = 10;
+    const c = t[17 + VSUSP];
+    return t.readUInt32LE(12) & ISIG && c ? c : undefined;
+  }
+
+  private suspend(): void {
+    const pgrp = this.foreground();
+    if (pgrp && pgrp > 0) try { process.kill(-pgrp, 'SIGSTOP'); } catch { /* gone */ }
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    process.once('SIGCONT', () => {
+      if (this.closed) return;
+      if (process.stdin.isTTY) process.stdin.setRawMode(true);
+      if (pgrp && pgrp > 0) try { process.kill(-pgrp, 'SIGCONT'); } catch { /* gone */ }
+      this.redraw();
+    });
+    process.kill(process.pid, 'SIGTSTP');
+  }
+
+  /** Make a full-screen program redraw: a size change it sees as SIGWINCH. */
+  redraw(): void {
+    const size = getWinsize(1);
+    if (size && size.rows > 1) {
+      setWinsize(this.master, size.rows - 1, size.cols);
+      setWinsize(this.master, size.rows, size.cols);
+    }
   }
 
   /** The foreground process group of the program's terminal. */
@@ -84,11 +128,7 @@ export class TerminalRelay {
   /** A one-line notice on the user's terminal, then make a full-screen program redraw (a size change). */
   notice(text: string): void {
     try { writeSync(2, `\r\n\x1b[7mckpt: ${text}\x1b[0m\r\n`); } catch { /* no terminal */ }
-    const size = getWinsize(1);
-    if (size && size.rows > 1) {
-      setWinsize(this.master, size.rows - 1, size.cols);
-      setWinsize(this.master, size.rows, size.cols);
-    }
+    this.redraw();
   }
 
   close(): void {

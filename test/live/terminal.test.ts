@@ -87,6 +87,24 @@ test('a Python REPL: variables survive ^E, exit and restore into the terminal; t
   await tm.waitFor('b', /EXITED 0/, 'python to exit');
 });
 
+test('job control: ^Z stops the program and ckpt with it, fg brings both back', T, async (t) => {
+  const lab = Lab.create(t);
+  const tm = new Tmux(lab);
+  t.after(() => tm.close());
+  await tm.start('a', 'PS1="shell$ " bash --norc -i');
+  await tm.waitFor('a', /shell\$/, 'the shell');
+  await tm.keys('a', `${ckpt} run -- python3 -q`, 'Enter');
+  await tm.waitFor('a', /^>>>/m, 'the prompt');
+  await tm.keys('a', 'kept = 20', 'Enter');
+  await tm.keys('a', 'C-z');
+  await tm.waitFor('a', /Stopped/, 'the job to stop');
+  await tm.keys('a', 'fg', 'Enter');
+  await tm.keys('a', 'print(kept + 1)', 'Enter');
+  await tm.waitFor('a', /^21$/m, 'the program to go on');
+  await tm.keys('a', 'exit()', 'Enter');
+  await tm.waitFor('a', /^shell\$\s*$/m, 'the shell again');
+});
+
 test('an unknown key name is a clear error', async () => {
   const r = await run(process.execPath, [CKPT, 'run', '--key', 'F13', '--', '/bin/true']);
   assert.equal(r.code, 2);
