@@ -24,6 +24,8 @@ import { validateTarget, planFds, blockers, type FdPlan } from './inspect.js';
 import { VERSION } from '../version.js';
 import { phase } from '../timing.js';
 import { supervisorOf, delegateDump } from '../run/delegate.js';
+import { hasHooks } from '../run/hooks.js';
+import { dumpViaHooks } from './via-hooks.js';
 
 export type Leave = 'running' | 'stopped' | 'killed';
 
@@ -66,6 +68,11 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
   if (supervisor !== undefined) {
     // Traced by the ckpt that supervises it: that one takes the checkpoint.
     return delegateDump(pid, supervisor, { output: resolve(opts.output ?? defaultImageName(pid)), leave: opts.leave ?? 'running', tcpClose: opts.tcpClose });
+  }
+  if (!opts.attached && !opts.freezeMarker && hasHooks(pid)) {
+    // A Node.js program with onCheckpoint hooks checkpoints itself, after them.
+    const r = dumpViaHooks(pid, resolve(opts.output ?? defaultImageName(pid)), opts.leave ?? 'running');
+    if (r) return r;
   }
   try {
     validateTarget(pid, opts.attached !== undefined);

@@ -9,6 +9,7 @@ import { dump } from '../dump/dump.js';
 import { ptrace, spawn, tryWait, getpid, setChildSubreaper, PTRACE_O, PTRACE_EVENT, SIG, O, __WALL } from '../sys/index.js';
 import { SIGCKPT, SIGCKPTEXIT, requestDir } from '../signals.js';
 import { expandTemplate } from './template.js';
+import { hasHooks, requestHooks, requestPending } from './hooks.js';
 import { bytes, ms } from '../cli/format.js';
 
 export const TRACE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.TRACEEXEC;
@@ -166,13 +167,23 @@ export class Supervisor {
       }
       let req: DumpRequest;
       try { req = JSON.parse(json) as DumpRequest; } catch { writeFileSync(file, 'error: unreadable request\n'); continue; }
-      this.checkpoint(tgid, undefined, req.leave === 'killed' ? 'exit' : req.leave === 'stopped' ? 'stop' : 'continue', { answer: file, output: req.output, tcpClose: req.tcpClose });
+      const mode = req.leave === 'killed' ? 'exit' : req.leave === 'stopped' ? 'stop' : 'continue';
+      if (req.freeze) this.checkpoint(tgid, undefined, mode, { freezeMarker: file, output: req.output });
+      else this.checkpoint(tgid, undefined, mode, { answer: file, output: req.output, tcpClose: req.tcpClose });
     }
   }
 
   private checkpointSignal(tid: number, sig: number): void {
     const tgid = this.tasks.get(tid) ?? tgidOf(tid);
-    if (hasHandler(tgid, sig)) {
+    if (hasHooks(tgid) && !requestPending(tgid)) {
+      // A Node.js program with onCheckpoint hooks: it runs them, then freezes (a request to this supervisor).
+      try {
+        requestHooks(tgid, { output: expandTemplate(this.opts.image, tgid), leave: sig === SIGCKPTEXIT ? 'killed' : 'running' });
+      } catch (e) {
+        this.say(`checkpoint of PID ${tgid} failed: ${(e as Error).message}`);
+      }
+      ptrace.cont(tid, 0);
+    } else if (hasHandler(tgid, sig)) {
       ptrace.cont(tid, sig); // the program prepares itself, then calls freeze()
     } else {
       this.checkpoint(tgid, tid, sig === SIGCKPTEXIT ? 'exit' : 'continue');
@@ -204,7 +215,13 @@ export class Supervisor {
 }
 
 /** What `ckpt dump` of a supervised program asks its supervisor. */
-export interface DumpRequest { output: string; leave: 'running' | 'stopped' | 'killed'; tcpClose?: boolean }
+export interface DumpRequest {
+  output: string;
+  leave: 'running' | 'stopped' | 'killed';
+  tcpClose?: boolean;
+  /** From freeze() after the program's hooks (the file is then a freeze marker). */
+  freeze?: boolean;
+}
 
 function tgidOf(tid: number): number {
   try {

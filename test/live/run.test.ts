@@ -161,6 +161,33 @@ test('a Node.js program using freeze() and the hooks sees checkpointed, then res
   assert.equal((await lab.finish(restore)).code, 0);
 });
 
+test('a Node.js program with onCheckpoint hooks: ckpt dump and the signal run them first; restore runs onRestore', T, async (t) => {
+  const lab = Lab.create(t);
+  mkdirSync(lab.path('node_modules'));
+  symlinkSync(ROOT, lab.path('node_modules/ckpt'));
+  const { copyFileSync, rmSync } = await import('node:fs');
+  copyFileSync(join(WORKLOADS, 'hooks.mjs'), lab.path('hooks.mjs'));
+  // Started on its own: `ckpt dump` asks it, it runs its hook, then checkpoints.
+  const w = await lab.start(process.execPath, [lab.path('hooks.mjs')]);
+  await waitTick(w.log, 3);
+  const image = lab.path('hooks.ckpt');
+  await lab.ckptOk(['dump', String(w.pid), '-o', image]);
+  assert.match(readLog(w.log), /^hook checkpoint at tick \d+$/m);
+  await waitTick(w.log, lastTick(w.log) + 2); // and goes on
+  lab.stop();
+  await w.exited;
+  rmSync(lab.stopFile);
+  const restore = lab.ckptBackground(['restore', image]);
+  await until('onRestore in the restored copy', () => /^hook restore at tick \d+$/m.test(readLog(w.log)) || undefined, { detail: () => tail(w.log) });
+  // Under the restore's supervision, the signal also goes through the hooks.
+  const hooksBefore = (readLog(w.log).match(/^hook checkpoint/gm) ?? []).length;
+  await lab.ckptOk(['signal', String(w.pid)]);
+  await until('the hook again, for the signal', () => (readLog(w.log).match(/^hook checkpoint/gm) ?? []).length > hooksBefore || undefined, { detail: () => tail(w.log) });
+  await until('the image of that checkpoint', () => /checkpointed to/.test(restore.ended?.stderr ?? '') || existsSync(lab.path('node.ckpt')) || undefined);
+  lab.stop();
+  assert.equal((await lab.finish(restore)).code, 0);
+});
+
 test('bad input: ckpt signal to a PID not under ckpt, a bad image template', T, async (t) => {
   const lab = Lab.create(t);
   const w = await lab.start(await compile('counter'));
