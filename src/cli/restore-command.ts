@@ -5,6 +5,7 @@ import { Supervisor } from '../run/supervisor.js';
 import { superviseUntilDone, checkpointForeground } from './run-command.js';
 import { TerminalRelay, parseKey, DEFAULT_KEY } from '../run/terminal.js';
 import { ImageReader } from '../image/reader.js';
+import { inheritedStdio } from '../kinds/inherited-stdio.js';
 import { DEFAULT_TEMPLATE, checkTemplate } from '../run/template.js';
 
 
@@ -13,8 +14,9 @@ function terminalModes(path: string): Buffer | undefined {
   const img = ImageReader.open(path);
   try {
     for (const f of img.meta.files) {
-      const st = f.state as { termios?: string };
-      if (f.kind === 'inherit' && st.termios) return Buffer.from(st.termios, 'base64');
+      if (f.kind !== 'inherit') continue;
+      const st = inheritedStdio.schema.safeParse(f.state);
+      if (st.success && st.data.termios) return Buffer.from(st.data.termios, 'base64');
     }
     return undefined;
   } finally {

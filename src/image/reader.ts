@@ -34,6 +34,19 @@ function checkLayout(path: string, meta: Meta, size: number): void {
     }
   }
   for (const b of meta.blobs) if (b.offset + b.size > size) throw corrupt(path, 'a data area lies past the end of the file');
+  // Threads: the main one (TID = PID) among them, each TID once, register sets of the right size.
+  const tids = new Set(meta.threads.map((t) => t.tid));
+  if (!tids.has(meta.process.pid) || tids.size !== meta.threads.length) throw corrupt(path, 'bad thread list (no main thread, or a TID twice)');
+  for (const t of meta.threads) {
+    if (Buffer.from(t.regs, 'base64').length !== 216 || Buffer.from(t.xstate, 'base64').length < 512) throw corrupt(path, `bad register set for thread ${t.tid}`);
+  }
+  // File descriptors: each number once; a dup refers to a lower fd that exists.
+  const fds = new Set(meta.files.map((f) => f.fd));
+  if (fds.size !== meta.files.length) throw corrupt(path, 'an fd number appears twice');
+  for (const f of meta.files) {
+    const of = f.kind === 'dup' ? (f.state as { of?: unknown }).of : undefined;
+    if (f.kind === 'dup' && (typeof of !== 'number' || of >= f.fd || !fds.has(of))) throw corrupt(path, `fd ${f.fd} is a dup of a missing fd`);
+  }
 }
 
 export class ImageReader {

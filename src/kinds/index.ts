@@ -38,7 +38,7 @@ export function unsupportedReason(f: FdFacts): string {
     const fam = socketFamily(f);
     return `a ${fam !== undefined ? names[fam] ?? `family-${fam}` : ''} socket (not supported yet)`.replace('a  ', 'a ');
   }
-  if (l.startsWith('pipe:')) return 'an anonymous pipe (pipes other than stdin/stdout/stderr are not supported yet)';
+  if (l.startsWith('pipe:')) return 'an anonymous pipe to another process (not supported yet; pipes with both ends in the process, and stdin/stdout/stderr, are)';
   if (l.startsWith('anon_inode:')) {
     const what = l.slice('anon_inode:'.length).replace(/^\[|\]$/g, '');
     const hint = what === 'io_uring' ? ' (for Node.js, UV_USE_IO_URING=0 avoids it)' : '';

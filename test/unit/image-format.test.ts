@@ -53,7 +53,7 @@ function sampleMeta(): Meta {
       mm: { startCode: 1, endCode: 2, startData: 3, endData: 4, startBrk: 5, brk: 6, startStack: 7, argStart: 8, argEnd: 9, envStart: 10, envEnd: 11 },
     },
     threads: [{
-      tid: 123, name: 'x', regs: Buffer.alloc(216).toString('base64'), xstate: '', sigmask: '0', pending: [], rseq: null,
+      tid: 123, name: 'x', regs: Buffer.alloc(216).toString('base64'), xstate: Buffer.alloc(576).toString('base64'), sigmask: '0', pending: [], rseq: null,
       robustList: { head: 0, len: 0 }, clearChildTid: 0, altstack: { sp: 0, flags: 2, size: 0 }, sleepRemainingNs: null,
     }],
     signals: { actions: [], sharedPending: [] }, timers: { itimers: [], posix: [] }, vmas: [], files: [], blobs: [], freeze: null,
@@ -101,6 +101,34 @@ test('writer and reader: round trip, 0600, no temp left, corruption caught', () 
     writeFileSync(path, 'hello');
     assert.throws(() => ImageReader.open(path), (e: unknown) => e instanceof CkptError && e.code === 'IMAGE_CORRUPT');
     assert.throws(() => ImageReader.open(join(dir, 'missing.ckpt')), (e: unknown) => e instanceof CkptError && e.code === 'IMAGE_NOT_FOUND');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the reader refuses metadata that describes no sane process', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ckpt-unit-'));
+  try {
+    const write = (name: string, edit: (m: Meta) => void) => {
+      const path = join(dir, name);
+      const w = new ImageWriter(path);
+      w.reserveHeaders(1);
+      const meta = sampleMeta();
+      edit(meta);
+      w.finish([], meta, []);
+      return path;
+    };
+    const corruptWith = (re: RegExp) => (e: unknown) => e instanceof CkptError && e.code === 'IMAGE_CORRUPT' && re.test(e.message);
+    assert.throws(() => ImageReader.open(write('a.ckpt', (m) => { m.threads[0].tid = 124; })), corruptWith(/no main thread/));
+    assert.throws(() => ImageReader.open(write('b.ckpt', (m) => { m.threads.push({ ...m.threads[0] }); })), corruptWith(/TID twice/));
+    assert.throws(() => ImageReader.open(write('c.ckpt', (m) => { m.threads[0].regs = ''; })), corruptWith(/register set/));
+    assert.throws(() => ImageReader.open(write('d.ckpt', (m) => {
+      m.files = [{ fd: 1, kind: 'dup', cloexec: false, state: { of: 0 } }];
+    })), corruptWith(/dup of a missing fd/));
+    assert.throws(() => ImageReader.open(write('e.ckpt', (m) => {
+      m.files = [{ fd: 0, kind: 'chardev', cloexec: false, state: { path: '/dev/null', flags: 0 } }, { fd: 0, kind: 'chardev', cloexec: false, state: { path: '/dev/null', flags: 0 } }];
+    })), corruptWith(/appears twice/));
+    assert.throws(() => ImageReader.open(write('f.ckpt', (m) => { m.vmas = [{ start: 0x2000, end: 0x1000, prot: 'rw-', shared: false, backing: 'anon', name: '', growsDown: false, runs: [] }]; })), corruptWith(/bad mapping/));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
