@@ -3,7 +3,7 @@
 import { regularFile } from './regular-file.js';
 import { deletedFile } from './deleted-file.js';
 import { directory } from './directory.js';
-import { charDevice, isTerminal } from './char-device.js';
+import { charDevice } from './char-device.js';
 import { fifo } from './fifo.js';
 import { inheritedStdio } from './inherited-stdio.js';
 import { dupFd } from './dup.js';
@@ -46,7 +46,7 @@ export function unsupportedReason(f: FdFacts): string {
   }
   if (f.stat.isCharacterDevice()) {
     const dev = `${Math.floor(f.stat.rdev / 256) & 0xfff}:${f.stat.rdev & 0xff}`;
-    return isTerminal(f.stat.rdev) ? `a terminal ${l} other than stdin/stdout/stderr (not supported yet)` : `character device ${l} (${dev}) (not supported yet)`;
+    return `character device ${l} (${dev}) (not supported yet)`;
   }
   if (f.stat.isBlockDevice()) return `block device ${l} (not supported)`;
   return `${l} (an unknown kind of file)`;

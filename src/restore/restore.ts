@@ -81,7 +81,9 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
         try { while (waitFor(child.pid, 10_000).kind === 'stopped') { /* until gone */ } } catch { /* reaped */ }
       }
       for (const f of onFailure.reverse()) try { f(); } catch { /* best effort */ }
-      throw e;
+      if (e instanceof CkptError) throw e;
+      // A syscall the new process refused: say which, and that nothing was left behind.
+      throw new CkptError('IO', `restore failed: ${(e as Error).message}`, { pid, cause: e, hint: 'the half-built process was removed' });
     }
     for (const f of onSuccess) try { f(); } catch { /* best effort */ }
     return { pid, tids: meta.threads.map((th) => th.tid), notices, ms: performance.now() - t0 };
@@ -109,6 +111,7 @@ function waitForZombie(pid: number): void {
 function preflight(meta: Meta, image: ImageReader, notices: string[]): void {
   if (meta.host.arch !== process.arch) throw new CkptError('IMAGE_VERSION', `image is for ${meta.host.arch}, this machine is ${process.arch}`);
   if (meta.process.exe) requireUnchanged(meta.process.exe, 'program');
+  if (!existsSync(meta.process.cwd)) throw new CkptError('FILE_CHANGED', `the working directory ${meta.process.cwd} is missing`, { path: meta.process.cwd });
   checkMappedFiles(meta.vmas);
   for (const rec of meta.files) {
     const kind = kindByTag(rec.kind);
