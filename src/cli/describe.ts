@@ -1,4 +1,5 @@
 // `ckpt info`: what an image holds, for people and for programs.
+import * as v from 'valibot';
 import { ImageReader } from '../image/reader.js';
 import { reg, sreg, REG_NAMES } from '../sys/regs.js';
 import { kindByTag } from '../kinds/index.js';
@@ -10,8 +11,8 @@ const RLIMIT_NAMES = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', '
 function describeFd(tag: string, state: unknown): string {
   const kind = kindByTag(tag);
   if (!kind) return `${tag} (a kind this ckpt does not know)`;
-  const parsed = kind.schema.safeParse(state);
-  return parsed.success ? kind.describe(parsed.data) : `${tag} (invalid state in the image)`;
+  const parsed = v.safeParse(kind.schema, state);
+  return parsed.success ? kind.describe(parsed.output) : `${tag} (invalid state in the image)`;
 }
 
 export function imageSummary(img: ImageReader) {

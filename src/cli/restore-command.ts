@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import * as v from 'valibot';
 import { restore } from '../restore/restore.js';
 import { ms } from './format.js';
 import { Supervisor } from '../run/supervisor.js';
@@ -15,8 +16,8 @@ function terminalModes(path: string): Buffer | undefined {
   try {
     for (const f of img.meta.files) {
       if (f.kind !== 'inherit') continue;
-      const st = inheritedStdio.schema.safeParse(f.state);
-      if (st.success && st.data.termios) return Buffer.from(st.data.termios, 'base64');
+      const st = v.safeParse(inheritedStdio.schema, f.state);
+      if (st.success && st.output.termios) return Buffer.from(st.output.termios, 'base64');
     }
     return undefined;
   } finally {

@@ -1,10 +1,8 @@
 // The image's metadata: what ckpt's own "CKPT" note holds, as a schema that
 // every reader validates before acting on it. Bump FORMAT.minor for additive
 // changes (older readers ignore unknown fields), FORMAT.major for breaking ones.
-import { z } from 'zod';
+import * as v from 'valibot';
 
-// Each schema is used a few times per command: skip zod's eval-compiled fast path, which costs more to build than it saves.
-z.config({ jitless: true });
 
 export const FORMAT = { major: 1, minor: 1 } as const;
 export const NOTE_OWNER = 'CKPT';
@@ -13,115 +11,115 @@ export const NOTE_SEAL = 0x434b0002;
 export const SEAL_MAGIC = 'CKPTSEAL';
 export const SEAL_SIZE = 32;
 
-const int = z.number().int();
-const uint = int.nonnegative();
-const hex64 = z.string().regex(/^[0-9a-f]{1,16}$/);
-const b64 = z.string();
+const int = v.pipe(v.number(), v.integer());
+const uint = v.pipe(v.number(), v.integer(), v.minValue(0));
+const hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{1,16}$/));
+const b64 = v.string();
 
 /** A file the restore must find unchanged (or changed only in allowed ways). */
-export const FileIdentity = z.object({
-  path: z.string(),
+export const FileIdentity = v.object({
+  path: v.string(),
   dev: uint,
   ino: uint,
   size: uint,
-  mtimeNs: z.string(),
+  mtimeNs: v.string(),
   mode: uint,
 });
-export type FileIdentity = z.infer<typeof FileIdentity>;
+export type FileIdentity = v.InferOutput<typeof FileIdentity>;
 
 /** Bytes stored in the image at `offset` (page data or a blob). */
 /** CRC-32 of the bytes, 8 hex digits (see hash.ts). */
-const hash = z.string().regex(/^[0-9a-f]{8}$/);
-export const DataRef = z.object({ offset: uint, size: uint, hash });
-export type DataRef = z.infer<typeof DataRef>;
+const hash = v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/));
+export const DataRef = v.object({ offset: uint, size: uint, hash });
+export type DataRef = v.InferOutput<typeof DataRef>;
 
-export const PageRun = z.object({ start: uint, end: uint, offset: uint, hash });
-export type PageRun = z.infer<typeof PageRun>;
+export const PageRun = v.object({ start: uint, end: uint, offset: uint, hash });
+export type PageRun = v.InferOutput<typeof PageRun>;
 
-export const Vma = z.object({
+export const Vma = v.object({
   start: uint,
   end: uint,
-  prot: z.string().regex(/^[r-][w-][x-]$/),
-  shared: z.boolean(),
+  prot: v.pipe(v.string(), v.regex(/^[r-][w-][x-]$/)),
+  shared: v.boolean(),
   /** anon: private/shared anonymous; file: mapped file; special: [vdso] etc. */
-  backing: z.enum(['anon', 'file', 'special']),
+  backing: v.picklist(['anon', 'file', 'special']),
   /** [heap], [stack], [vdso]..., a path, or ''. */
-  name: z.string(),
-  file: FileIdentity.extend({ offset: uint }).optional(),
-  growsDown: z.boolean().default(false),
-  runs: z.array(PageRun),
+  name: v.string(),
+  file: v.optional(v.object({ ...FileIdentity.entries, offset: uint })),
+  growsDown: v.optional(v.boolean(), false),
+  runs: v.array(PageRun),
 });
-export type Vma = z.infer<typeof Vma>;
+export type Vma = v.InferOutput<typeof Vma>;
 
-export const SigAction = z.object({ sig: int.min(1).max(64), handler: hex64, flags: hex64, restorer: hex64, mask: hex64 });
-export type SigAction = z.infer<typeof SigAction>;
+export const SigAction = v.object({ sig: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), handler: hex64, flags: hex64, restorer: hex64, mask: hex64 });
+export type SigAction = v.InferOutput<typeof SigAction>;
 
-export const Thread = z.object({
+export const Thread = v.object({
   tid: uint,
-  name: z.string(),
+  name: v.string(),
   regs: b64,
   xstate: b64,
   sigmask: hex64,
-  pending: z.array(b64),
-  rseq: z.object({ address: uint, length: uint, signature: uint }).nullable(),
-  robustList: z.object({ head: uint, len: uint }),
+  pending: v.array(b64),
+  rseq: v.nullable(v.object({ address: uint, length: uint, signature: uint })),
+  robustList: v.object({ head: uint, len: uint }),
   clearChildTid: uint,
-  altstack: z.object({ sp: uint, flags: int, size: uint }),
+  altstack: v.object({ sp: uint, flags: int, size: uint }),
   /** Remaining time of a relative sleep the thread was in, when known. */
-  sleepRemainingNs: z.string().nullable().default(null),
+  sleepRemainingNs: v.optional(v.nullable(v.string()), null),
 });
-export type Thread = z.infer<typeof Thread>;
+export type Thread = v.InferOutput<typeof Thread>;
 
-export const ItimerState = z.object({ which: int, intervalUs: z.string(), valueUs: z.string() });
-export const PosixTimer = z.object({
+export const ItimerState = v.object({ which: int, intervalUs: v.string(), valueUs: v.string() });
+export const PosixTimer = v.object({
   /** sigev_notify as the kernel keeps it: SIGEV_SIGNAL 0, SIGEV_NONE 1, | SIGEV_THREAD_ID 4. */
   id: uint, clockId: int, signal: int, value: hex64, notify: int, notifyTid: uint,
-  intervalNs: z.string(), valueNs: z.string(), overrun: int.default(0),
+  intervalNs: v.string(), valueNs: v.string(), overrun: v.optional(int, 0),
 });
-export type PosixTimer = z.infer<typeof PosixTimer>;
+export type PosixTimer = v.InferOutput<typeof PosixTimer>;
 
-export const FdRecord = z.object({
+export const FdRecord = v.object({
   fd: uint,
-  kind: z.string(),
-  cloexec: z.boolean(),
+  kind: v.string(),
+  cloexec: v.boolean(),
   /** Kind-specific state, validated by the kind's own schema. */
-  state: z.unknown(),
+  state: v.unknown(),
 });
-export type FdRecord = z.infer<typeof FdRecord>;
+export type FdRecord = v.InferOutput<typeof FdRecord>;
 
-export const Meta = z.object({
-  format: z.object({ major: uint, minor: uint }),
-  tool: z.object({ name: z.literal('ckpt'), version: z.string() }),
-  createdAt: z.string(),
-  host: z.object({ hostname: z.string(), kernel: z.string(), arch: z.string() }),
-  dump: z.object({ frozenMs: z.number(), leftRunning: z.boolean() }),
-  process: z.object({
+export const Meta = v.object({
+  format: v.object({ major: uint, minor: uint }),
+  tool: v.object({ name: v.literal('ckpt'), version: v.string() }),
+  createdAt: v.string(),
+  host: v.object({ hostname: v.string(), kernel: v.string(), arch: v.string() }),
+  dump: v.object({ frozenMs: v.number(), leftRunning: v.boolean() }),
+  process: v.object({
     pid: uint,
     ppid: uint,
-    comm: z.string(),
-    cmdline: z.array(z.string()),
-    exe: FileIdentity.nullable(),
-    cwd: z.string(),
+    comm: v.string(),
+    cmdline: v.array(v.string()),
+    exe: v.nullable(FileIdentity),
+    cwd: v.string(),
     umask: uint,
-    uid: z.array(uint).length(4),
-    gid: z.array(uint).length(4),
-    groups: z.array(uint),
+    uid: v.pipe(v.array(uint), v.length(4)),
+    gid: v.pipe(v.array(uint), v.length(4)),
+    groups: v.array(uint),
     personality: uint,
-    rlimits: z.array(z.tuple([z.string(), z.string()])),
-    mm: z.object({
+    rlimits: v.array(v.tuple([v.string(), v.string()])),
+    mm: v.object({
       startCode: uint, endCode: uint, startData: uint, endData: uint, startBrk: uint, brk: uint,
       startStack: uint, argStart: uint, argEnd: uint, envStart: uint, envEnd: uint,
     }),
     auxv: b64,
   }),
-  threads: z.array(Thread).min(1),
-  signals: z.object({ actions: z.array(SigAction), sharedPending: z.array(b64) }),
-  timers: z.object({ itimers: z.array(ItimerState), posix: z.array(PosixTimer) }),
-  vmas: z.array(Vma),
-  files: z.array(FdRecord),
+  threads: v.pipe(v.array(Thread), v.minLength(1)),
+  signals: v.object({ actions: v.array(SigAction), sharedPending: v.array(b64) }),
+  timers: v.object({ itimers: v.array(ItimerState), posix: v.array(PosixTimer) }),
+  vmas: v.array(Vma),
+  files: v.array(FdRecord),
   /** Extra data areas (file contents, pipe data) referenced by fd records. */
-  blobs: z.array(DataRef),
+  blobs: v.array(DataRef),
   /** Taken by freeze(): the file where restore says "restored" (format 1.1). */
-  freeze: z.object({ marker: z.string() }).nullable().default(null),
+  freeze: v.optional(v.nullable(v.object({ marker: v.string() })), null),
 });
-export type Meta = z.infer<typeof Meta>;
+export type Meta = v.InferOutput<typeof Meta>;

@@ -6,6 +6,7 @@ import { CkptError } from '../errors.js';
 import { decodeEhdr, decodeNotes, decodePhdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_NOTE, type Note, type Phdr } from './elf.js';
 import { hashHex } from './hash.js';
 import { verifyRefs } from './verify-refs.js';
+import * as v from 'valibot';
 import { FORMAT, Meta, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, SEAL_SIZE, type DataRef } from './format.js';
 
 const MAX_NOTES = 256 << 20;
@@ -117,7 +118,7 @@ export class ImageReader {
     if (hashHex(metaNote.desc) !== metaHash) throw corrupt(path, 'metadata checksum mismatch');
     let meta: Meta;
     try {
-      meta = Meta.parse(JSON.parse(metaNote.desc.toString('utf8')));
+      meta = v.parse(Meta, JSON.parse(metaNote.desc.toString('utf8')));
     } catch (e) {
       throw corrupt(path, `metadata does not validate: ${(e as Error).message.slice(0, 500)}`, e);
     }

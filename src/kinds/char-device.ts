@@ -1,6 +1,6 @@
 // Memory character devices (/dev/null, /dev/zero, /dev/full, /dev/random,
 // /dev/urandom): stateless, reopened by path.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { openInTarget, accessMode } from './open-file.js';
 import type { FdKind } from './types.js';
 
@@ -9,8 +9,8 @@ const NAMES: Record<number, string> = { 3: '/dev/null', 5: '/dev/zero', 7: '/dev
 const major = (rdev: number) => Math.floor(rdev / 256) & 0xfff;
 const minor = (rdev: number) => (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
 
-const State = z.object({ path: z.string(), flags: z.number().int() });
-type State = z.infer<typeof State>;
+const State = v.object({ path: v.string(), flags: v.pipe(v.number(), v.integer()) });
+type State = v.InferOutput<typeof State>;
 
 export const charDevice: FdKind<State> = {
   tag: 'chardev',

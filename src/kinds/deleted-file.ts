@@ -1,7 +1,7 @@
 // Files deleted while open: their content is saved in the image. Restore
 // recreates them as a "ghost" (at the old path, or beside it when that name
 // is taken), opens it in the target and unlinks it again.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { openSync, closeSync, writeSync, unlinkSync, existsSync, fchmodSync, fstatSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -10,8 +10,8 @@ import { DataRef } from '../image/format.js';
 import { openInTarget, seekInTarget, accessMode } from './open-file.js';
 import type { FdKind } from './types.js';
 
-const State = z.object({ path: z.string(), flags: z.number().int(), pos: z.number().int().nonnegative(), mode: z.number().int(), data: DataRef });
-type State = z.infer<typeof State>;
+const State = v.object({ path: v.string(), flags: v.pipe(v.number(), v.integer()), pos: v.pipe(v.number(), v.integer(), v.minValue(0)), mode: v.pipe(v.number(), v.integer()), data: DataRef });
+type State = v.InferOutput<typeof State>;
 
 const SUFFIX = ' (deleted)';
 

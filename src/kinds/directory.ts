@@ -1,11 +1,11 @@
 // Open directories (opendir, O_PATH or O_DIRECTORY fds): reopened by path.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { openInTarget, seekInTarget } from './open-file.js';
 import { currentIdentity } from './file-identity.js';
 import type { FdKind } from './types.js';
 
-const State = z.object({ path: z.string(), flags: z.number().int(), pos: z.number().int().nonnegative() });
-type State = z.infer<typeof State>;
+const State = v.object({ path: v.string(), flags: v.pipe(v.number(), v.integer()), pos: v.pipe(v.number(), v.integer(), v.minValue(0)) });
+type State = v.InferOutput<typeof State>;
 
 export const directory: FdKind<State> = {
   tag: 'dir',

@@ -1,12 +1,12 @@
 // An fd that shares its open file description with a lower-numbered fd
 // (dup, dup2, `2>&1`): restored as a dup of that fd, so both keep sharing
 // one offset and one set of status flags.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { F, SYS } from '../sys/index.js';
 import type { FdKind } from './types.js';
 
-const State = z.object({ of: z.number().int().nonnegative() });
-type State = z.infer<typeof State>;
+const State = v.object({ of: v.pipe(v.number(), v.integer(), v.minValue(0)) });
+type State = v.InferOutput<typeof State>;
 
 export const dupFd: FdKind<State> = {
   tag: 'dup',

@@ -1,15 +1,15 @@
 // epoll: the interest list — watched fd, events (EPOLLET, EPOLLONESHOT,
 // EPOLLEXCLUSIVE...) and user data. Restored after every other fd, since it
 // refers to them by number.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { CkptError } from '../errors.js';
 import { SYS, O } from '../sys/index.js';
 import type { FdKind } from './types.js';
 
 const EPOLL_CTL_ADD = 1;
-const Watch = z.object({ fd: z.number().int(), events: z.number().int(), data: z.string().regex(/^[0-9a-f]{1,16}$/) });
-const State = z.object({ flags: z.number().int(), watches: z.array(Watch) });
-type State = z.infer<typeof State>;
+const Watch = v.object({ fd: v.pipe(v.number(), v.integer()), events: v.pipe(v.number(), v.integer()), data: v.pipe(v.string(), v.regex(/^[0-9a-f]{1,16}$/)) });
+const State = v.object({ flags: v.pipe(v.number(), v.integer()), watches: v.array(Watch) });
+type State = v.InferOutput<typeof State>;
 
 const LINE = /^tfd:\s*(\d+)\s+events:\s*([0-9a-f]+)\s+data:\s*([0-9a-f]+)/;
 

@@ -1,11 +1,11 @@
 // eventfd: a 64-bit counter and its flags (semaphore mode, non-blocking).
-import { z } from 'zod';
+import * as v from 'valibot';
 import { SYS, O } from '../sys/index.js';
 import type { FdKind } from './types.js';
 
 const EFD_SEMAPHORE = 1;
-const State = z.object({ count: z.string(), flags: z.number().int(), semaphore: z.boolean() });
-type State = z.infer<typeof State>;
+const State = v.object({ count: v.string(), flags: v.pipe(v.number(), v.integer()), semaphore: v.boolean() });
+type State = v.InferOutput<typeof State>;
 
 export const eventfd: FdKind<State> = {
   tag: 'eventfd',

@@ -3,7 +3,7 @@
 // the FIFO open itself (so the target's open never blocks) and refills it
 // when it is empty: if another process kept the FIFO open meanwhile, the
 // bytes are still there and are not duplicated.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { openSync, closeSync, readSync, writeSync, statSync, constants as C } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { DataRef } from '../image/format.js';
@@ -15,8 +15,8 @@ const FIONREAD = 0x541b;
 const F_SETPIPE_SZ = 1031;
 const SPLICE_F_NONBLOCK = 2;
 
-const State = z.object({ path: z.string(), flags: z.number().int(), data: DataRef });
-type State = z.infer<typeof State>;
+const State = v.object({ path: v.string(), flags: v.pipe(v.number(), v.integer()), data: DataRef });
+type State = v.InferOutput<typeof State>;
 
 function bytesInPipe(fd: number): number {
   const b = Buffer.alloc(4);

@@ -2,7 +2,7 @@
 // at the same address and port with their options. An established TCP
 // connection cannot be kept yet: the dump refuses it, or with --tcp-close the
 // program finds it closed by the peer.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { readFileSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { SYS, O, close } from '../sys/index.js';
@@ -12,22 +12,22 @@ import type { FdKind, FdFacts } from './types.js';
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 
-const Opt = z.tuple([z.number().int(), z.number().int(), z.number().int()]); // level, name, value
-const State = z.object({
-  family: z.number().int(),
-  type: z.number().int(),
-  protocol: z.number().int(),
-  flags: z.number().int(),
+const Opt = v.tuple([v.pipe(v.number(), v.integer()), v.pipe(v.number(), v.integer()), v.pipe(v.number(), v.integer())]); // level, name, value
+const State = v.object({
+  family: v.pipe(v.number(), v.integer()),
+  type: v.pipe(v.number(), v.integer()),
+  protocol: v.pipe(v.number(), v.integer()),
+  flags: v.pipe(v.number(), v.integer()),
   /** sockaddr, base64; empty when unbound. */
-  local: z.string(),
-  peer: z.string(),
-  listening: z.boolean(),
-  backlog: z.number().int(),
-  options: z.array(Opt),
+  local: v.string(),
+  peer: v.string(),
+  listening: v.boolean(),
+  backlog: v.pipe(v.number(), v.integer()),
+  options: v.array(Opt),
   /** An established TCP connection that restore gives back closed (--tcp-close). */
-  closed: z.boolean().default(false),
+  closed: v.optional(v.boolean(), false),
 });
-type State = z.infer<typeof State>;
+type State = v.InferOutput<typeof State>;
 
 /** Max backlog of a listening socket: tx_queue of its /proc/net/tcp line. */
 function backlogOf(ino: number, family: number): number {

@@ -3,20 +3,20 @@
 // are connected to ckpt restore's own stdin/stdout/stderr, as a shell job's are.
 // Any other fd on a terminal (a program that opened /dev/tty) gets the
 // terminal ckpt restore has, through its stdin.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { F, SYS, close } from '../sys/index.js';
 import { grabFd } from '../sys/socket.js';
 import { getTermios } from '../sys/pty.js';
 import { isTerminal } from './char-device.js';
 import type { FdKind } from './types.js';
 
-const State = z.object({
-  was: z.string(),
-  flags: z.number().int(),
+const State = v.object({
+  was: v.string(),
+  flags: v.pipe(v.number(), v.integer()),
   /** A terminal's modes (kernel termios, base64), for a restore into a terminal. */
-  termios: z.string().optional(),
+  termios: v.optional(v.string()),
 });
-type State = z.infer<typeof State>;
+type State = v.InferOutput<typeof State>;
 
 export const inheritedStdio: FdKind<State> = {
   tag: 'inherit',

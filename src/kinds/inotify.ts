@@ -3,7 +3,7 @@
 // into a path at dump time (open_by_handle_at). Restore adds the watches in
 // order, burning numbers where the program had removed watches, so every
 // watch keeps its wd. Events queued but not yet read are not kept.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { readFileSync, readlinkSync, openSync, closeSync, statSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { O, SYS, addr, syscallRaw, close } from '../sys/index.js';
@@ -12,9 +12,9 @@ import type { FdKind } from './types.js';
 const NR = { inotify_init1: 294, inotify_add_watch: 254, inotify_rm_watch: 255, open_by_handle_at: 304 } as const;
 const LINE = /^inotify wd:(\d+) ino:([0-9a-f]+) sdev:([0-9a-f]+) mask:([0-9a-f]+) ignored_mask:[0-9a-f]+ fhandle-bytes:([0-9a-f]+) fhandle-type:([0-9a-f]+) f_handle:([0-9a-f]+)/;
 
-const Watch = z.object({ wd: z.number().int().positive(), path: z.string(), mask: z.number().int(), ino: z.number().int() });
-const State = z.object({ flags: z.number().int(), watches: z.array(Watch) });
-type State = z.infer<typeof State>;
+const Watch = v.object({ wd: v.pipe(v.number(), v.integer(), v.minValue(1)), path: v.string(), mask: v.pipe(v.number(), v.integer()), ino: v.pipe(v.number(), v.integer()) });
+const State = v.object({ flags: v.pipe(v.number(), v.integer()), watches: v.array(Watch) });
+type State = v.InferOutput<typeof State>;
 
 /** The mount point (in ckpt's view) of device `maj:min`, from the target's mountinfo. */
 function mountOf(pid: number, dev: string): string | undefined {

@@ -1,7 +1,7 @@
 // memfd (memfd_create): its name, content, size, seals, offset and flags.
 // Content is saved like a deleted file's; restore creates a new memfd with
 // the same name, fills it, and applies the seals last.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { openSync, closeSync, fstatSync, writeSync, constants as C } from 'node:fs';
 import { DataRef } from '../image/format.js';
 import { SYS, O, syscallRaw, close } from '../sys/index.js';
@@ -15,8 +15,8 @@ const MFD_CLOEXEC = 1;
 const MFD_ALLOW_SEALING = 2;
 const NR_memfd_create = 319;
 
-const State = z.object({ name: z.string(), flags: z.number().int(), pos: z.number().int().nonnegative(), seals: z.number().int(), mode: z.number().int(), data: DataRef });
-type State = z.infer<typeof State>;
+const State = v.object({ name: v.string(), flags: v.pipe(v.number(), v.integer()), pos: v.pipe(v.number(), v.integer(), v.minValue(0)), seals: v.pipe(v.number(), v.integer()), mode: v.pipe(v.number(), v.integer()), data: DataRef });
+type State = v.InferOutput<typeof State>;
 
 const PREFIX = '/memfd:';
 const SUFFIX = ' (deleted)';

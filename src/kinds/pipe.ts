@@ -2,7 +2,7 @@
 // the buffered bytes with tee(2), leaving them in place. Restore makes one
 // pipe for both ends (the first end restored creates it, the other end waits
 // in ctx.shared) and writes the data back into it.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { openSync, closeSync, writeSync, constants as C } from 'node:fs';
 import { DataRef } from '../image/format.js';
 import { SYS, O, syscallRaw } from '../sys/index.js';
@@ -12,15 +12,15 @@ import type { FdKind, FdFacts } from './types.js';
 const F_GETPIPE_SZ = 1032;
 const F_SETPIPE_SZ = 1031;
 
-const State = z.object({
-  ino: z.number().int(),
-  end: z.enum(['read', 'write']),
-  flags: z.number().int(),
-  size: z.number().int().positive(),
+const State = v.object({
+  ino: v.pipe(v.number(), v.integer()),
+  end: v.picklist(['read', 'write']),
+  flags: v.pipe(v.number(), v.integer()),
+  size: v.pipe(v.number(), v.integer(), v.minValue(1)),
   /** Saved with the read end only. */
-  data: DataRef.nullable(),
+  data: v.nullable(DataRef),
 });
-type State = z.infer<typeof State>;
+type State = v.InferOutput<typeof State>;
 
 const inoOf = (link: string) => Number(/^pipe:\[(\d+)\]$/.exec(link)?.[1] ?? -1);
 const isRead = (f: FdFacts) => (f.info.flags & O.ACCMODE) === O.RDONLY;

@@ -5,7 +5,7 @@
 // quits) has its content saved too: if it has vanished by restore, it is
 // recreated from the checkpoint, and the restore says so. Any other
 // vanished file is an error naming it.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { CkptError } from '../errors.js';
 import { O } from '../sys/index.js';
 import { identityOf, currentIdentity } from './file-identity.js';
@@ -15,16 +15,16 @@ import { openInTarget, seekInTarget, accessMode } from './open-file.js';
 import { FileIdentity, DataRef } from '../image/format.js';
 import type { FdKind } from './types.js';
 
-const State = z.object({
+const State = v.object({
   file: FileIdentity,
-  flags: z.number().int(),
-  pos: z.number().int().nonnegative(),
+  flags: v.pipe(v.number(), v.integer()),
+  pos: v.pipe(v.number(), v.integer(), v.minValue(0)),
   /** Content of a small file open for writing, to recreate it if it vanished (format 1.1). */
-  content: DataRef.optional(),
+  content: v.optional(DataRef),
 });
 /** Files open for writing up to this size keep a copy of their content. */
 const KEEP_CONTENT = 1 << 20;
-type State = z.infer<typeof State>;
+type State = v.InferOutput<typeof State>;
 
 export const regularFile: FdKind<State> = {
   tag: 'file',

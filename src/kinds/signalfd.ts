@@ -1,10 +1,10 @@
 // signalfd: the set of signals it reads, and its flags.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { SYS, O } from '../sys/index.js';
 import type { FdKind } from './types.js';
 
-const State = z.object({ mask: z.string().regex(/^[0-9a-f]{1,16}$/), flags: z.number().int() });
-type State = z.infer<typeof State>;
+const State = v.object({ mask: v.pipe(v.string(), v.regex(/^[0-9a-f]{1,16}$/)), flags: v.pipe(v.number(), v.integer()) });
+type State = v.InferOutput<typeof State>;
 
 export const signalfd: FdKind<State> = {
   tag: 'signalfd',

@@ -1,12 +1,12 @@
 // timerfd: clock, time left, interval, flags, and expirations not yet read.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { SYS, O } from '../sys/index.js';
 import type { FdKind } from './types.js';
 
 const TFD_IOC_SET_TICKS = 0x40085400; // _IOW('T', 0, u64), with CONFIG_CHECKPOINT_RESTORE
 
-const State = z.object({ clockId: z.number().int(), flags: z.number().int(), valueNs: z.string(), intervalNs: z.string(), ticks: z.string() });
-type State = z.infer<typeof State>;
+const State = v.object({ clockId: v.pipe(v.number(), v.integer()), flags: v.pipe(v.number(), v.integer()), valueNs: v.string(), intervalNs: v.string(), ticks: v.string() });
+type State = v.InferOutput<typeof State>;
 
 /** "(4, 979536733)" -> nanoseconds */
 function pair(v: string | undefined): bigint {

@@ -1,7 +1,7 @@
 // What every kind of file descriptor provides. A kind lives in one file with
 // its dump and restore side by side; kinds/index.ts is the one registry.
 import type { Stats } from 'node:fs';
-import type { z } from 'zod';
+import type * as v from 'valibot';
 import type { FdInfo } from '../proc/fdinfo.js';
 import type { Tracee } from '../tracee/tracee.js';
 import type { Scratch } from '../tracee/scratch.js';
@@ -52,7 +52,7 @@ export interface RestoreContext {
 export interface FdKind<S = unknown> {
   /** Stable tag stored in images. */
   readonly tag: string;
-  readonly schema: z.ZodType<S>;
+  readonly schema: v.GenericSchema<unknown, S>;
   /** Does this kind handle the fd? Pure: looks at the facts only. */
   detect(f: FdFacts): boolean;
   /** Capture the state; never changes the target. Throws KIND_UNSUPPORTED for variants it cannot handle. */

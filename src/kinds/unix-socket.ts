@@ -4,7 +4,7 @@
 // sockets, and datagram sockets connected to a named socket outside (like
 // /dev/log), which are connected again. A stream connected outside the
 // process blocks the dump, or with --tcp-close comes back closed.
-import { z } from 'zod';
+import * as v from 'valibot';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { SYS, O, addr, syscallRaw, close } from '../sys/index.js';
@@ -21,23 +21,23 @@ const NR_recvfrom = 45;
 const NR_sendto = 44;
 const TCP_LISTEN = 10;
 
-const State = z.object({
-  type: z.number().int(),
-  flags: z.number().int(),
+const State = v.object({
+  type: v.pipe(v.number(), v.integer()),
+  flags: v.pipe(v.number(), v.integer()),
   /** Local sockaddr (base64), '' when unnamed. */
-  name: z.string(),
-  listening: z.boolean(),
-  backlog: z.number().int(),
+  name: v.string(),
+  listening: v.boolean(),
+  backlog: v.pipe(v.number(), v.integer()),
   /** Both ends in the process: the pair's key and which end this is. */
-  pair: z.object({ key: z.string(), first: z.boolean() }).nullable(),
+  pair: v.nullable(v.object({ key: v.string(), first: v.boolean() })),
   /** Messages queued for this end to read (stream: one chunk), base64. */
-  queued: z.array(z.string()),
+  queued: v.array(v.string()),
   /** A datagram socket's peer outside the process, to connect to again (base64 sockaddr). */
-  peer: z.string(),
+  peer: v.string(),
   /** A stream whose peer is gone or outside the process, restored closed. */
-  closed: z.boolean(),
+  closed: v.boolean(),
 });
-type State = z.infer<typeof State>;
+type State = v.InferOutput<typeof State>;
 
 /** Every message waiting in the socket, without taking it (MSG_PEEK, stepping with SO_PEEK_OFF). */
 function peekAll(fd: number, type: number, hint: number): Buffer[] {

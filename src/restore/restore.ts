@@ -2,6 +2,7 @@
 // PID, reshape it with remote syscalls, resume it. Each kind restores its
 // own state; this file only sequences. A failure kills what was built.
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import * as v from 'valibot';
 import { dirname } from 'node:path';
 import { phase } from '../timing.js';
 import { resolve } from 'node:path';
@@ -116,9 +117,9 @@ function preflight(meta: Meta, image: ImageReader, notices: string[]): void {
   for (const rec of meta.files) {
     const kind = kindByTag(rec.kind);
     if (!kind) throw new CkptError('IMAGE_VERSION', `fd ${rec.fd} is of kind '${rec.kind}', unknown to this ckpt`, { fd: rec.fd, kind: rec.kind });
-    const parsed = kind.schema.safeParse(rec.state);
+    const parsed = v.safeParse(kind.schema, rec.state);
     if (!parsed.success) throw new CkptError('IMAGE_CORRUPT', `fd ${rec.fd} (${rec.kind}): invalid state in the image`, { fd: rec.fd });
-    rec.state = parsed.data;
+    rec.state = parsed.output;
     kind.check?.(rec.state, rec.fd, { notices, image });
   }
 }

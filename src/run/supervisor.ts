@@ -44,7 +44,12 @@ export function startSupervised(argv: string[], tty?: string): number {
   const program = findProgram(argv[0]);
   // On a terminal of its own: a new session whose controlling terminal it is.
   const onTty = tty ? { setsid: true, open: [[0, tty, O.RDWR]] as Array<[number, string, number]>, after: [[1, 0], [2, 0]] as Array<[number, number]> } : {};
-  const pid = spawn('/bin/sh', ['sh', '-c', 'kill -STOP $$; exec "$0" "$@"', program, ...argv.slice(1)], {
+  // bash keeps the program's argv[0] (exec -a); a plain sh gives it the full path.
+  const bash = ['/bin/bash', '/usr/bin/bash'].find(existsSync);
+  const shell = bash
+    ? [bash, ['bash', '-c', 'kill -STOP $$; p="$1"; shift; exec -a "$0" "$p" "$@"', argv[0], program, ...argv.slice(1)]] as const
+    : ['/bin/sh', ['sh', '-c', 'kill -STOP $$; exec "$0" "$@"', program, ...argv.slice(1)]] as const;
+  const pid = spawn(shell[0], [...shell[1]], {
     closeFrom: 3, env: { ...(process.env as Record<string, string>), CKPT_SUPERVISED: String(getpid()) }, ...onTty,
   });
   const deadline = Date.now() + 10_000;
