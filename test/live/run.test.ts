@@ -2,7 +2,7 @@
 // signal`, image templates, and freeze() for C and Node.js programs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, chmodSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, chmodSync, readdirSync, symlinkSync, copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, compile, waitLine, waitTick, until, waitGone, readLog, lastTick, run, tail, EXIT, CKPT, WORKLOADS, assertCounter } from './harness.js';
@@ -35,6 +35,29 @@ async function compileWithHeader(name: string): Promise<string> {
   return out;
 }
 
+/** The one image a test produced in its lab. */
+function onlyImage(lab: Lab): string {
+  const images = readdirSync(lab.dir).filter((f) => f.endsWith('.ckpt'));
+  assert.equal(images.length, 1, `images: ${images}`);
+  return join(lab.dir, images[0]);
+}
+
+/** Stop the original (it checks itself and exits), then restore `image` in the foreground. */
+async function restoreAfterStopping(lab: Lab, w: { exited: Promise<unknown> }, image: string) {
+  lab.stop();
+  await w.exited;
+  rmSync(lab.stopFile);
+  return lab.ckptBackground(['restore', image]);
+}
+
+/** A Node.js workload in the lab that imports 'ckpt' like any user of the package. */
+function usingCkptPackage(lab: Lab, workload: string): string {
+  mkdirSync(lab.path('node_modules'));
+  symlinkSync(ROOT, lab.path('node_modules/ckpt'));
+  copyFileSync(join(WORKLOADS, workload), lab.path(workload));
+  return lab.path(workload);
+}
+
 test('ckpt signals prints both signals', async () => {
   const r = await run(process.execPath, [CKPT, 'signals', '--json']);
   assert.deepEqual(JSON.parse(r.stdout), { SIGCKPT, SIGCKPTEXIT });
@@ -59,7 +82,6 @@ test('ckpt run: SIGCKPT checkpoints a program with no handler, which goes on; th
   assert.match(r.stderr, new RegExp(`PID ${pid} checkpointed to ${image.replace(/[.]/g, '\\.')}`));
   assertCounter(log, at + 3);
   // The image restores: the counter goes back to where it was checkpointed.
-  const { rmSync } = await import('node:fs');
   rmSync(lab.stopFile);
   await lab.restoreDetached(image, prog);
   await until('the restored program to tick again', () => /tick \d+\n.*tick \d+\n?$/s.test(readLog(log)) || undefined);
@@ -101,15 +123,10 @@ test('a C program with a SIGCKPT handler calling ckpt_freeze() sees 0, then 1 af
   const pid = await pidOf(lab, log, prog);
   await lab.ckptOk(['signal', String(pid)]);
   await waitLine(log, /^freeze 0 errno 0$/);
-  const images = readdirSync(lab.dir).filter((f) => f.endsWith('.ckpt'));
-  assert.equal(images.length, 1, `images: ${images}`);
+  const image = onlyImage(lab);
   assert.match(readLog(log), /preparing/);
   await waitTick(log, lastTick(log) + 2);
-  lab.stop();
-  assert.equal((await lab.finish(bg)).code, 0);
-  const { rmSync } = await import('node:fs');
-  rmSync(lab.stopFile);
-  const restore = lab.ckptBackground(['restore', join(lab.dir, images[0])]);
+  const restore = await restoreAfterStopping(lab, { exited: lab.finish(bg).then((r) => assert.equal(r.code, 0)) }, image);
   await until('freeze to return 1 in the restored copy', () => /^freeze 1 errno 0$/m.test(readLog(log)) || undefined, { detail: () => tail(log) });
   // Checkpointed again, by its restore's supervision this time.
   const before = (readLog(log).match(/^freeze 0 errno 0$/gm) ?? []).length;
@@ -126,13 +143,7 @@ test('ckpt_freeze() without ckpt run starts ckpt itself', T, async (t) => {
   await waitTick(w.log, 2);
   process.kill(w.pid, SIGCKPT); // its own handler asks for the freeze
   await waitLine(w.log, /^freeze 0 errno 0$/);
-  const images = readdirSync(lab.dir).filter((f) => f.endsWith('.ckpt'));
-  assert.equal(images.length, 1);
-  lab.stop();
-  await w.exited;
-  const { rmSync } = await import('node:fs');
-  rmSync(lab.stopFile);
-  const restore = lab.ckptBackground(['restore', join(lab.dir, images[0])]);
+  const restore = await restoreAfterStopping(lab, w, onlyImage(lab));
   await until('freeze to return 1', () => /^freeze 1 errno 0$/m.test(readLog(w.log)) || undefined, { detail: () => tail(w.log) });
   lab.stop();
   assert.equal((await lab.finish(restore)).code, 0);
@@ -140,21 +151,10 @@ test('ckpt_freeze() without ckpt run starts ckpt itself', T, async (t) => {
 
 test('a Node.js program using freeze() and the hooks sees checkpointed, then restored with its onRestore hook run', T, async (t) => {
   const lab = Lab.create(t);
-  // The program imports 'ckpt' like any user of the package.
-  mkdirSync(lab.path('node_modules'));
-  symlinkSync(ROOT, lab.path('node_modules/ckpt'));
-  const { copyFileSync } = await import('node:fs');
-  copyFileSync(join(WORKLOADS, 'freezer.mjs'), lab.path('freezer.mjs'));
-  const w = await lab.start(process.execPath, [lab.path('freezer.mjs')]);
+  const w = await lab.start(process.execPath, [usingCkptPackage(lab, 'freezer.mjs')]);
   await waitLine(w.log, /^freeze checkpointed counter 42 connection closed$/);
   assert.match(readLog(w.log), /^hook checkpoint$/m);
-  const images = readdirSync(lab.dir).filter((f) => f.endsWith('.ckpt'));
-  assert.equal(images.length, 1, `${images}`);
-  lab.stop();
-  await w.exited;
-  const { rmSync } = await import('node:fs');
-  rmSync(lab.stopFile);
-  const restore = lab.ckptBackground(['restore', join(lab.dir, images[0])]);
+  const restore = await restoreAfterStopping(lab, w, onlyImage(lab));
   await until('the restored copy', () => /^freeze restored counter 42 connection reopened$/m.test(readLog(w.log)) || undefined, { detail: () => tail(w.log) });
   assert.match(readLog(w.log), /^hook restore$/m);
   lab.stop();
@@ -163,21 +163,14 @@ test('a Node.js program using freeze() and the hooks sees checkpointed, then res
 
 test('a Node.js program with onCheckpoint hooks: ckpt dump and the signal run them first; restore runs onRestore', T, async (t) => {
   const lab = Lab.create(t);
-  mkdirSync(lab.path('node_modules'));
-  symlinkSync(ROOT, lab.path('node_modules/ckpt'));
-  const { copyFileSync, rmSync } = await import('node:fs');
-  copyFileSync(join(WORKLOADS, 'hooks.mjs'), lab.path('hooks.mjs'));
   // Started on its own: `ckpt dump` asks it, it runs its hook, then checkpoints.
-  const w = await lab.start(process.execPath, [lab.path('hooks.mjs')]);
+  const w = await lab.start(process.execPath, [usingCkptPackage(lab, 'hooks.mjs')]);
   await waitTick(w.log, 3);
   const image = lab.path('hooks.ckpt');
   await lab.ckptOk(['dump', String(w.pid), '-o', image]);
   assert.match(readLog(w.log), /^hook checkpoint at tick \d+$/m);
   await waitTick(w.log, lastTick(w.log) + 2); // and goes on
-  lab.stop();
-  await w.exited;
-  rmSync(lab.stopFile);
-  const restore = lab.ckptBackground(['restore', image]);
+  const restore = await restoreAfterStopping(lab, w, image);
   await until('onRestore in the restored copy', () => /^hook restore at tick \d+$/m.test(readLog(w.log)) || undefined, { detail: () => tail(w.log) });
   // Under the restore's supervision, the signal also goes through the hooks.
   const hooksBefore = (readLog(w.log).match(/^hook checkpoint/gm) ?? []).length;
