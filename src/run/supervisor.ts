@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, appendFileSync, writeFileSync, existsSync, m
 import { delimiter, join } from 'node:path';
 import { CkptError } from '../errors.js';
 import { dump } from '../dump/dump.js';
-import { ptrace, spawn, tryWait, getpid, setChildSubreaper, PTRACE_O, PTRACE_EVENT, SIG, O, __WALL } from '../sys/index.js';
+import { ptrace, spawn, tryWait, getpid, PTRACE_O, PTRACE_EVENT, SIG, O, __WALL } from '../sys/index.js';
 import { SIGCKPT, SIGCKPTEXIT, requestDir } from '../signals.js';
 import { expandTemplate } from './template.js';
 import { hasHooks, requestHooks, requestPending } from './hooks.js';

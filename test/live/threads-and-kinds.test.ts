@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { Lab, compile, waitLine, waitTick, until, waitGone, readLog, EXIT, tail } from './harness.js';
+import { Lab, compile, waitLine, until, waitGone, readLog, EXIT, tail } from './harness.js';
 
 const T = { timeout: 240_000 };
 
