@@ -51,3 +51,12 @@ export function median(xs) {
 export function rate(bytes, ms) {
   return bytes / MiB / (ms / 1000);
 }
+
+/** Print rows under a header, columns sized to fit: the first left-aligned, the others right-aligned. */
+export function printTable(head, rows) {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  console.log(fmt(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of rows) console.log(fmt(r));
+}

@@ -19,7 +19,7 @@ import { closeSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 
 import { randomFillSync } from 'node:crypto';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { CLI, MiB, compile, label, log, median, rate, sleep } from './common.mjs';
+import { CLI, MiB, compile, label, log, median, rate, sleep, printTable } from './common.mjs';
 import { ckptFailed, ended, killAndReap, orphans, reader, runCkpt, track, work } from './processes.mjs';
 
 const REPS = 3;
@@ -52,7 +52,7 @@ export async function memoryPart(fs, sizes) {
     results.push(m);
   }
   const aims = judge(results);
-  printTable(results, aims, fs);
+  printMemoryTable(results, aims, fs);
   return { reps: REPS, results, aims };
 }
 
@@ -131,17 +131,13 @@ function judge(results) {
   };
 }
 
-function printTable(results, aims, fs) {
+function printMemoryTable(results, aims, fs) {
   const head = ['size', 'image', 'dump ms', 'MiB/s', 'frozen ms', 'write lim ms', 'dump/lim', 'restore ms', 'MiB/s', 'read lim ms', 'rest/lim', 'restore cmd ms'];
   const rows = results.map((r) => [label(r.mib), `${(r.imageBytes / MiB).toFixed(1)} MiB`, r.dumpMs.toFixed(1), r.dumpMiBps.toFixed(0),
     r.frozenMs.toFixed(1), r.writeLimitMs.toFixed(1), `${r.dumpRatio.toFixed(2)}x`, r.restoreMs.toFixed(1), r.restoreMiBps.toFixed(0),
     r.readLimitMs.toFixed(1), `${r.restoreRatio.toFixed(2)}x`, r.restoreCmdMs.toFixed(0)]);
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   console.log(`\nckpt bench on ${fs.type} (${fs.mnt}), ${cpus().length} CPUs, node ${process.version}; medians of ${REPS} runs, memory checksums verified`);
-  console.log(fmt(head));
-  console.log(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) console.log(fmt(r));
+  printTable(head, rows);
   console.log('dump/restore ms: ckpt\'s own timing (--json "ms"); MiB/s: image bytes per second; restore cmd ms: the whole `ckpt restore`, Node start-up included.');
   console.log('write/read lim: the same bytes in the same directory with writeSync of 8 MiB chunks + fsync, then readSync back (from the page cache, like');
   console.log('ckpt\'s read of the image it just wrote). dump/lim and rest/lim are medians of per-run ratios, each run\'s pair timed back to back.');

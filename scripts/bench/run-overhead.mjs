@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { CLI, compile, log, median } from './common.mjs';
+import { CLI, compile, log, median, printTable } from './common.mjs';
 import { ended, track, work } from './processes.mjs';
 
 const REPS = 5;
@@ -107,13 +107,9 @@ function printRunOverhead(results) {
   const rows = results.map((r) => [`${r.mode}: ${r.work}`, ms(r.plain.medianMs), `${ms(r.plain.minMs)}-${ms(r.plain.maxMs)}`, pct(r.plain.spread),
     ms(r.supervised.medianMs), `${ms(r.supervised.minMs)}-${ms(r.supervised.maxMs)}`, pct(r.supervised.spread), `${r.ratio.toFixed(3)}x`,
     `${r.plain.cmdMs.toFixed(0)}/${r.supervised.cmdMs.toFixed(0)}`]);
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   console.log(`\nrun overhead (issue 4), ${cpus().length} CPUs, node ${process.version}: bench-run-workload MODE, plain and under ` +
     `\`ckpt run --\`; medians of ${REPS} alternating runs, results verified`);
-  console.log(fmt(head));
-  console.log(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) console.log(fmt(r));
+  printTable(head, rows);
   console.log('ms: the work alone, timed inside the workload (CLOCK_MONOTONIC); spread: (max - min) / median; cmd ms: the whole command, start-up');
   console.log('included, for information (ckpt run starts Node). Supervised runs checked to be traced by their ckpt, plain runs by nobody.');
   console.log('\naim (from the issue):');

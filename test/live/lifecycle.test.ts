@@ -98,13 +98,19 @@ test('dump --stop leaves the process stopped; SIGCONT lets it go on', T, async (
   assertCounter(w.log, at + 4);
 });
 
-test('ckpt info and info --json show the pid, memory regions and file descriptors', T, async (t) => {
-  const lab = Lab.create(t);
+/** A counter, checkpointed into img.ckpt with --kill. */
+async function counterImage(lab: Lab) {
   const bin = await compile('counter');
   const w = await lab.start(bin);
   await waitTick(w.log, 3);
   const img = lab.path('img.ckpt');
   await lab.dumpKill(w.pid, img);
+  return { bin, w, img };
+}
+
+test('ckpt info and info --json show the pid, memory regions and file descriptors', T, async (t) => {
+  const lab = Lab.create(t);
+  const { bin, w, img } = await counterImage(lab);
 
   const text = await lab.ckptOk(['info', img]);
   assert.match(text.stdout, new RegExp(`PID ${w.pid}\\b`));
@@ -137,11 +143,7 @@ test('ckpt info and info --json show the pid, memory regions and file descriptor
 
 test('the image is a core file: gdb shows the backtrace, readelf reads it', T, async (t) => {
   const lab = Lab.create(t);
-  const bin = await compile('counter');
-  const w = await lab.start(bin);
-  await waitTick(w.log, 3);
-  const img = lab.path('img.ckpt');
-  await lab.dumpKill(w.pid, img);
+  const { bin, w, img } = await counterImage(lab);
 
   const gdb = await run('gdb', ['-nx', '-batch', '-iex', 'set debuginfod enabled off', '-ex', 'bt', bin, img], { cwd: lab.dir });
   const out = gdb.stdout + gdb.stderr;

@@ -28,6 +28,13 @@ async function pidOf(lab: Lab, log: string, exe: string): Promise<number> {
   return pid;
 }
 
+/** `prog` under `ckpt run`, its output in out.log, once it ticks. */
+async function startUnderCkpt(lab: Lab, prog: string, extra: string[] = []) {
+  const log = lab.path('out.log');
+  const bg = runUnderCkpt(lab, prog, [], log, extra);
+  return { prog, log, bg, pid: await pidOf(lab, log, prog) };
+}
+
 async function compileWithHeader(name: string): Promise<string> {
   const out = join(await import('node:os').then((os) => os.tmpdir()), `ckpt-live-${name}-${process.pid}`);
   const r = await run('gcc', ['-O0', '-Wall', '-Werror', `-I${INCLUDE}`, `-I${WORKLOADS}`, '-o', out, join(WORKLOADS, `${name}.c`)]);
@@ -65,10 +72,7 @@ test('ckpt signals prints both signals', async () => {
 
 test('ckpt run: SIGCKPT checkpoints a program with no handler, which goes on; the image restores', T, async (t) => {
   const lab = Lab.create(t);
-  const prog = await compile('counter');
-  const log = lab.path('out.log');
-  const bg = runUnderCkpt(lab, prog, [], log);
-  const pid = await pidOf(lab, log, prog);
+  const { prog, log, bg, pid } = await startUnderCkpt(lab, await compile('counter'));
   await waitTick(log, 3);
   process.kill(pid, SIGCKPT); // plain kill, from anywhere
   const image = lab.path('counter.ckpt'); // %N.ckpt in the program's directory
@@ -91,10 +95,7 @@ test('ckpt run: SIGCKPT checkpoints a program with no handler, which goes on; th
 
 test('ckpt signal --exit: the program ends only once its image is complete', T, async (t) => {
   const lab = Lab.create(t);
-  const prog = await compile('counter');
-  const log = lab.path('out.log');
-  const bg = runUnderCkpt(lab, prog, [], log, ['--image', lab.path('%N-%P.ckpt')]);
-  const pid = await pidOf(lab, log, prog);
+  const { log, bg, pid } = await startUnderCkpt(lab, await compile('counter'), ['--image', lab.path('%N-%P.ckpt')]);
   await lab.ckptOk(['signal', '--exit', String(pid)]);
   const r = await lab.finish(bg);
   assert.equal(r.code, 128 + SIGCKPTEXIT, r.stderr);
@@ -117,10 +118,7 @@ test('ckpt signal --exit: the program ends only once its image is complete', T, 
 
 test('a C program with a SIGCKPT handler calling ckpt_freeze() sees 0, then 1 after restore', T, async (t) => {
   const lab = Lab.create(t);
-  const prog = await compileWithHeader('freezer');
-  const log = lab.path('out.log');
-  const bg = runUnderCkpt(lab, prog, [], log);
-  const pid = await pidOf(lab, log, prog);
+  const { log, bg, pid } = await startUnderCkpt(lab, await compileWithHeader('freezer'));
   await lab.ckptOk(['signal', String(pid)]);
   await waitLine(log, /^freeze 0 errno 0$/);
   const image = onlyImage(lab);
