@@ -32,11 +32,12 @@ export function restoreCommand(): Command {
     .option('-d, --detach', 'do not wait: print the PID and return at once')
     .option('-v, --verbose', 'say how long the restore took')
     .option('--json', 'print the result as JSON (implies --detach)')
-    .addHelpText('after', '\nWithout --detach, ckpt waits for the restored program like a shell job and exits with its\nexit status (128+N when it was killed by signal N), supervising it as `ckpt run` does. Its stdin/stdout/stderr, when they were a\nterminal or a pipe, are connected to ckpt\'s own.')
+    .option('--fd <[pid:]n=spec>', 'put SPEC into fd N of the root (or of process PID) instead of what the image has:\na file, - (ckpt restore\'s stdin/stdout) or &K (ckpt restore\'s fd K); repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+    .addHelpText('after', '\nThe whole process tree of the image comes back: every PID, parent, process group and session as it was.\nWithout --detach, ckpt waits for the restored program (the root of the tree) like a shell job and exits with its\nexit status (128+N when it was killed by signal N), supervising it as `ckpt run` does. Its stdin/stdout/stderr, when they were a\nterminal or a pipe to outside the tree, are connected to ckpt\'s own. A pipe or socket whose peer was outside the tree comes\nback with that peer gone (a notice says which) unless --fd plugs something in or ckpt restore holds the same pipe.')
     .option('-i, --image <template>', 'image name for later checkpoints by signal or freeze() (as for ckpt run)', DEFAULT_TEMPLATE)
     .option('--log <file>', 'write notices of later checkpoints to this file')
     .option('-k, --key <key>', 'for a terminal program: the key that checkpoints it again (none: no key)', DEFAULT_KEY)
-    .action(async (image: string, o: { detach?: boolean; verbose?: boolean; json?: boolean; image: string; log?: string; key: string }) => {
+    .action(async (image: string, o: { detach?: boolean; verbose?: boolean; json?: boolean; image: string; log?: string; key: string; fd: string[] }) => {
       const foreground = !o.detach && !o.json;
       if (foreground) checkTemplate(o.image);
       const key = parseKey(o.key);
@@ -47,7 +48,7 @@ export function restoreCommand(): Command {
       if (relay && modes) relay.setModes(modes);
       let r;
       try {
-        r = restore(image, { supervise: foreground, terminal: relay?.slave });
+        r = restore(image, { supervise: foreground, terminal: relay?.slave, plugs: o.fd });
       } catch (e) {
         relay?.close();
         throw e;
@@ -65,7 +66,7 @@ export function restoreCommand(): Command {
       // In the foreground the program is supervised as under `ckpt run`: the
       // checkpoint signals and freeze() work for it again.
       const sup = new Supervisor(r.pid, { image: o.image, log: o.log, notify: relay ? (t) => relay.notice(t) : undefined });
-      sup.adopt(r.tids, r.pid);
+      for (const p of r.processes) sup.adopt(p.tids, p.pid);
       if (relay) {
         relay.start();
         try { process.kill(r.pid, 'SIGWINCH'); } catch { /* gone */ } // redraw at this terminal's size

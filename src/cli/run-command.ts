@@ -34,8 +34,9 @@ export function superviseUntilDone(sup: Supervisor): Promise<number> {
 
 /** The key: SIGCKPT to the terminal's foreground process group, as ^\\ sends SIGQUIT. */
 export function checkpointForeground(relay: TerminalRelay): void {
+  // To the group's leader only: one checkpoint of the job, not one per member.
   const pgrp = relay.foreground();
-  if (pgrp && pgrp > 0) try { process.kill(-pgrp, SIGCKPT); } catch { /* gone */ }
+  if (pgrp && pgrp > 0) try { process.kill(pgrp, SIGCKPT); } catch { /* gone */ }
 }
 
 export function runCommand(): Command {

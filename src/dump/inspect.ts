@@ -7,6 +7,7 @@ import { parseStatus } from '../proc/status.js';
 import { parseFdinfo } from '../proc/fdinfo.js';
 import { detectKind, unsupportedReason, type FdFacts, type FdKind } from '../kinds/index.js';
 import { getpid } from '../sys/index.js';
+import { childrenOf } from '../tracee/frozen-tree.js';
 
 export interface FdPlan { facts: FdFacts; kind?: FdKind<any>; reason?: string }
 
@@ -35,17 +36,23 @@ export function validateTarget(pid: number, tracedByUs = false): void {
 
 export const threadsOf = (pid: number) => readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);
 
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const tid of threadsOf(pid)) {
-    try {
-      out.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number));
-    } catch { /* thread gone */ }
+/** The tree as /proc shows it now (not frozen): `root` and its descendants, parents first; zombies apart. */
+export function listTree(root: number): { live: number[]; zombies: number[] } {
+  const live: number[] = [];
+  const zombies: number[] = [];
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    let state = '';
+    try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0); } catch { continue; }
+    if (pid !== root && (state === 'Z' || state === 'X')) { zombies.push(pid); continue; }
+    live.push(pid);
+    queue.push(...childrenOf(pid));
   }
-  return out;
+  return { live, zombies };
 }
 
-export function fdFacts(pid: number): FdFacts[] {
+export function fdFacts(pid: number, tree?: FdFacts[]): FdFacts[] {
   const out: FdFacts[] = [];
   for (const name of readdirSync(`/proc/${pid}/fd`)) {
     const fd = Number(name);
@@ -53,31 +60,35 @@ export function fdFacts(pid: number): FdFacts[] {
       const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
       const stat = statSync(`/proc/${pid}/fd/${fd}`);
       const info = parseFdinfo(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
-      out.push({ pid, fd, link, stat, info, peers: out });
+      out.push({ pid, fd, link, stat, info, peers: out, tree: tree ?? out });
     } catch { /* closed meanwhile */ }
   }
-  return out.sort((a, b) => a.fd - b.fd);
+  out.sort((a, b) => a.fd - b.fd);
+  tree?.push(...out);
+  return out;
+}
+
+/** Every fd of every process, each with the kind that will save it; kinds see the whole tree. */
+export function planTreeFds(pids: number[]): Map<number, FdPlan[]> {
+  const tree: FdFacts[] = [];
+  const facts = pids.map((pid) => [pid, fdFacts(pid, tree)] as const);
+  return new Map(facts.map(([pid, fs]) => [pid, fs.map((f) => {
+    const kind = detectKind(f);
+    return kind ? { facts: f, kind } : { facts: f, reason: unsupportedReason(f) };
+  })]));
 }
 
 export function planFds(pid: number): FdPlan[] {
-  return fdFacts(pid).map((facts) => {
-    const kind = detectKind(facts);
-    return kind ? { facts, kind } : { facts, reason: unsupportedReason(facts) };
-  });
+  return planTreeFds([pid]).get(pid)!;
 }
 
-/** Everything that blocks a checkpoint of this (single-threaded, childless) process. */
-export function blockers(pid: number, fds: FdPlan[]): string[] {
+/** Everything that blocks a checkpoint of this process (as a member of its tree). */
+export function blockers(pid: number, fds: FdPlan[], root = pid): string[] {
   const out: string[] = [];
   try {
     const state = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0);
-    if (state === 'Z') out.push('its main thread has exited while other threads run (not supported)');
+    if (state === 'Z') out.push(`${pid !== root ? `process ${pid}: ` : ''}its main thread has exited while other threads run (not supported)`);
   } catch { /* gone: caught later */ }
-  for (const c of childrenOf(pid)) {
-    let comm = '';
-    try { comm = readFileSync(`/proc/${c}/comm`, 'utf8').trim(); } catch { /* gone */ }
-    out.push(`child process ${c}${comm ? ` (${comm})` : ''}: process trees are not supported yet`);
-  }
-  for (const f of fds) if (f.reason) out.push(`fd ${f.facts.fd}: ${f.reason}`);
+  for (const f of fds) if (f.reason) out.push(`${pid !== root ? `process ${pid} ` : ''}fd ${f.facts.fd}: ${f.reason}`);
   return out;
 }

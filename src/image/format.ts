@@ -1,10 +1,15 @@
 // The image's metadata: what ckpt's own "CKPT" note holds, as a schema that
 // every reader validates before acting on it. Bump FORMAT.minor for additive
 // changes (older readers ignore unknown fields), FORMAT.major for breaking ones.
+// 2.0 holds a process tree: the top-level fields are the root process, and
+// `members` the other processes (an older reader would restore only the root,
+// silently, so the major changed).
 import * as v from 'valibot';
 
 
-export const FORMAT = { major: 1, minor: 1 } as const;
+export const FORMAT = { major: 2, minor: 0 } as const;
+/** Majors this reader still reads (1.x: one process, no tree). */
+export const READABLE_MAJORS: readonly number[] = [1, 2];
 export const NOTE_OWNER = 'CKPT';
 export const NOTE_META = 0x434b0001;
 export const NOTE_SEAL = 0x434b0002;
@@ -47,6 +52,12 @@ export const Vma = v.object({
   name: v.string(),
   file: v.optional(v.object({ ...FileIdentity.entries, offset: uint })),
   growsDown: v.optional(v.boolean(), false),
+  /**
+   * Shared anonymous memory (format 2.0): its shmem object and page offset.
+   * The first process of the tree mapping it holds the pages; the others map
+   * the same object again and save no pages of their own.
+   */
+  shmem: v.optional(v.object({ ino: uint, pgoff: uint })),
   runs: v.array(PageRun),
 });
 export type Vma = v.InferOutput<typeof Vma>;
@@ -87,39 +98,74 @@ export const FdRecord = v.object({
 });
 export type FdRecord = v.InferOutput<typeof FdRecord>;
 
+export const ProcessState = v.object({
+  pid: uint,
+  ppid: uint,
+  comm: v.string(),
+  cmdline: v.array(v.string()),
+  exe: v.nullable(FileIdentity),
+  cwd: v.string(),
+  umask: uint,
+  uid: v.pipe(v.array(uint), v.length(4)),
+  gid: v.pipe(v.array(uint), v.length(4)),
+  groups: v.array(uint),
+  personality: uint,
+  rlimits: v.array(v.tuple([v.string(), v.string()])),
+  mm: v.object({
+    startCode: uint, endCode: uint, startData: uint, endData: uint, startBrk: uint, brk: uint,
+    startStack: uint, argStart: uint, argEnd: uint, envStart: uint, envEnd: uint,
+  }),
+  auxv: b64,
+  /** Process group and session (format 2.0; absent in 1.x images). */
+  pgid: v.optional(uint),
+  sid: v.optional(uint),
+  /** Stopped by a signal (group stop) when checkpointed. */
+  stopped: v.optional(v.boolean(), false),
+});
+export type ProcessState = v.InferOutput<typeof ProcessState>;
+
+/** Everything of one live process. */
+const processEntries = {
+  process: ProcessState,
+  threads: v.pipe(v.array(Thread), v.minLength(1)),
+  signals: v.object({ actions: v.array(SigAction), sharedPending: v.array(b64) }),
+  timers: v.object({ itimers: v.array(ItimerState), posix: v.array(PosixTimer) }),
+  vmas: v.array(Vma),
+  files: v.array(FdRecord),
+};
+export const ProcessImage = v.object(processEntries);
+export type ProcessImage = v.InferOutput<typeof ProcessImage>;
+
+/** A child that has exited and not been reaped: only its identity and wait status. */
+export const Zombie = v.object({
+  pid: uint, ppid: uint, pgid: uint, sid: uint, comm: v.string(),
+  /** How it ended: exit code, or the signal that killed it. */
+  exitCode: v.nullable(uint),
+  signal: v.nullable(uint),
+});
+export type Zombie = v.InferOutput<typeof Zombie>;
+
 export const Meta = v.object({
   format: v.object({ major: uint, minor: uint }),
   tool: v.object({ name: v.literal('ckpt'), version: v.string() }),
   createdAt: v.string(),
   host: v.object({ hostname: v.string(), kernel: v.string(), arch: v.string() }),
   dump: v.object({ frozenMs: v.number(), leftRunning: v.boolean() }),
-  process: v.object({
-    pid: uint,
-    ppid: uint,
-    comm: v.string(),
-    cmdline: v.array(v.string()),
-    exe: v.nullable(FileIdentity),
-    cwd: v.string(),
-    umask: uint,
-    uid: v.pipe(v.array(uint), v.length(4)),
-    gid: v.pipe(v.array(uint), v.length(4)),
-    groups: v.array(uint),
-    personality: uint,
-    rlimits: v.array(v.tuple([v.string(), v.string()])),
-    mm: v.object({
-      startCode: uint, endCode: uint, startData: uint, endData: uint, startBrk: uint, brk: uint,
-      startStack: uint, argStart: uint, argEnd: uint, envStart: uint, envEnd: uint,
-    }),
-    auxv: b64,
-  }),
-  threads: v.pipe(v.array(Thread), v.minLength(1)),
-  signals: v.object({ actions: v.array(SigAction), sharedPending: v.array(b64) }),
-  timers: v.object({ itimers: v.array(ItimerState), posix: v.array(PosixTimer) }),
-  vmas: v.array(Vma),
-  files: v.array(FdRecord),
+  // The root process of the tree.
+  ...processEntries,
+  /** The root's descendants, parents before children (format 2.0). */
+  members: v.optional(v.array(ProcessImage), []),
+  /** Descendants that had exited and were not reaped yet (format 2.0). */
+  zombies: v.optional(v.array(Zombie), []),
   /** Extra data areas (file contents, pipe data) referenced by fd records. */
   blobs: v.array(DataRef),
   /** Taken by freeze(): the file where restore says "restored" (format 1.1). */
   freeze: v.optional(v.nullable(v.object({ marker: v.string() })), null),
 });
 export type Meta = v.InferOutput<typeof Meta>;
+
+/** Every live process of the image, the root first, parents before children. */
+export function processesOf(meta: Meta): ProcessImage[] {
+  const { process, threads, signals, timers, vmas, files } = meta;
+  return [{ process, threads, signals, timers, vmas, files }, ...meta.members];
+}

@@ -7,7 +7,7 @@ import { decodeEhdr, decodeNotes, decodePhdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_
 import { hashHex } from './hash.js';
 import { verifyRefs } from './verify-refs.js';
 import * as v from 'valibot';
-import { FORMAT, Meta, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, SEAL_SIZE, type DataRef } from './format.js';
+import { READABLE_MAJORS, Meta, processesOf, type ProcessImage, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, SEAL_SIZE, type DataRef } from './format.js';
 
 const MAX_NOTES = 256 << 20;
 
@@ -21,32 +21,61 @@ function corrupt(path: string, what: string, cause?: unknown): CkptError {
  * their mapping, data areas inside the file.
  */
 function checkLayout(path: string, meta: Meta, size: number): void {
+  for (const b of meta.blobs) if (b.offset + b.size > size) throw corrupt(path, 'a data area lies past the end of the file');
+  const all = processesOf(meta);
+  const pids = new Set<number>();
+  for (const p of all) {
+    const who = all.length > 1 ? ` of process ${p.process.pid}` : '';
+    checkProcess(path, p, size, who);
+    for (const t of p.threads) {
+      if (pids.has(t.tid)) throw corrupt(path, `PID/TID ${t.tid} appears twice`);
+      pids.add(t.tid);
+    }
+  }
+  // The tree: every member and zombie has an earlier process of the image as its parent.
+  const seen = new Set([meta.process.pid]);
+  for (const m of meta.members) {
+    if (!seen.has(m.process.ppid)) throw corrupt(path, `process ${m.process.pid} has no parent in the image`);
+    seen.add(m.process.pid);
+  }
+  for (const z of meta.zombies) {
+    if (!seen.has(z.ppid) || pids.has(z.pid)) throw corrupt(path, `zombie ${z.pid}: bad parent or a PID twice`);
+    pids.add(z.pid);
+  }
+}
+
+/**
+ * One process's metadata must describe a sane address space before restore
+ * acts on it: page-aligned, ordered, non-overlapping mappings in user space,
+ * runs inside their mapping; a main thread; fds each once.
+ */
+function checkProcess(path: string, p: ProcessImage, size: number, who: string): void {
   const PAGE = 4096;
   const USER_END = 0x7ffffffff000;
   let prevEnd = 0;
-  for (const v of meta.vmas) {
-    const where = `mapping 0x${v.start.toString(16)}-0x${v.end.toString(16)}`;
+  for (const v of p.vmas) {
+    const where = `mapping 0x${v.start.toString(16)}-0x${v.end.toString(16)}${who}`;
     if (v.start % PAGE || v.end % PAGE || v.end <= v.start || v.start < prevEnd || v.end > USER_END) throw corrupt(path, `bad ${where}`);
     prevEnd = v.end;
     let runEnd = v.start;
     for (const r of v.runs) {
       if (r.start % PAGE || r.end % PAGE || r.start < runEnd || r.end <= r.start || r.end > v.end || r.offset % PAGE) throw corrupt(path, `bad page run in ${where}`);
+      if (r.offset + (r.end - r.start) > size) throw corrupt(path, 'page data past the end of the file');
       runEnd = r.end;
     }
   }
-  for (const b of meta.blobs) if (b.offset + b.size > size) throw corrupt(path, 'a data area lies past the end of the file');
   // Threads: the main one (TID = PID) among them, each TID once, register sets of the right size.
-  const tids = new Set(meta.threads.map((t) => t.tid));
-  if (!tids.has(meta.process.pid) || tids.size !== meta.threads.length) throw corrupt(path, 'bad thread list (no main thread, or a TID twice)');
-  for (const t of meta.threads) {
+  const tids = new Set(p.threads.map((t) => t.tid));
+  if (!tids.has(p.process.pid) || tids.size !== p.threads.length) throw corrupt(path, `bad thread list${who} (no main thread, or a TID twice)`);
+  for (const t of p.threads) {
     if (Buffer.from(t.regs, 'base64').length !== 216 || Buffer.from(t.xstate, 'base64').length < 512) throw corrupt(path, `bad register set for thread ${t.tid}`);
   }
   // File descriptors: each number once; a dup refers to a lower fd that exists.
-  const fds = new Set(meta.files.map((f) => f.fd));
-  if (fds.size !== meta.files.length) throw corrupt(path, 'an fd number appears twice');
-  for (const f of meta.files) {
+  const fds = new Set(p.files.map((f) => f.fd));
+  if (fds.size !== p.files.length) throw corrupt(path, `an fd number appears twice${who}`);
+  for (const f of p.files) {
     const of = f.kind === 'dup' ? (f.state as { of?: unknown }).of : undefined;
-    if (f.kind === 'dup' && (typeof of !== 'number' || of >= f.fd || !fds.has(of))) throw corrupt(path, `fd ${f.fd} is a dup of a missing fd`);
+    if (f.kind === 'dup' && (typeof of !== 'number' || of >= f.fd || !fds.has(of))) throw corrupt(path, `fd ${f.fd}${who} is a dup of a missing fd`);
   }
 }
 
@@ -109,8 +138,8 @@ export class ImageReader {
     if (seal.desc.length !== SEAL_SIZE || seal.desc.toString('latin1', 0, 8) !== SEAL_MAGIC) throw corrupt(path, 'bad seal');
     const major = seal.desc.readUInt16LE(8);
     const minor = seal.desc.readUInt16LE(10);
-    if (major !== FORMAT.major) {
-      throw new CkptError('IMAGE_VERSION', `${path}: image format ${major}.${minor} is not supported by this ckpt (reads ${FORMAT.major}.x)`, { path, hint: 'use the ckpt version that wrote it' });
+    if (!READABLE_MAJORS.includes(major)) {
+      throw new CkptError('IMAGE_VERSION', `${path}: image format ${major}.${minor} is not supported by this ckpt (reads ${READABLE_MAJORS.join('.x, ')}.x)`, { path, hint: 'use the ckpt version that wrote it' });
     }
     const wantSize = Number(seal.desc.readBigUInt64LE(16));
     if (wantSize !== size) throw corrupt(path, `size is ${size} bytes, the image was written with ${wantSize}${size < wantSize ? ' (truncated)' : ''}`);
@@ -125,13 +154,13 @@ export class ImageReader {
     if (meta.format.major !== major || meta.format.minor !== minor) throw corrupt(path, 'metadata and seal disagree on the format version');
     checkLayout(path, meta, size);
     const loads = phdrs.filter((p) => p.type === PT_LOAD);
-    // Every page run must be described identically by a PT_LOAD header.
+    // Every page run of the root must be described identically by a PT_LOAD
+    // header (the other processes' pages are data gdb does not see).
     const byAddr = new Map(loads.filter((l) => l.filesz > 0).map((l) => [l.vaddr, l]));
     for (const v of meta.vmas) {
       for (const r of v.runs) {
         const l = byAddr.get(r.start);
         if (!l || l.offset !== r.offset || l.filesz !== r.end - r.start) throw corrupt(path, `program headers disagree with the metadata at 0x${r.start.toString(16)}`);
-        if (r.offset + (r.end - r.start) > size) throw corrupt(path, 'page data past the end of the file');
       }
     }
     return new ImageReader(path, fd, size, meta, notes, loads);
@@ -139,7 +168,7 @@ export class ImageReader {
 
   /** Every data area the image holds: page runs and blobs. */
   dataRefs(): DataRef[] {
-    const runs = this.meta.vmas.flatMap((v) => v.runs.map((r) => ({ offset: r.offset, size: r.end - r.start, hash: r.hash })));
+    const runs = processesOf(this.meta).flatMap((p) => p.vmas).flatMap((v) => v.runs.map((r) => ({ offset: r.offset, size: r.end - r.start, hash: r.hash })));
     return [...runs, ...this.meta.blobs];
   }
 

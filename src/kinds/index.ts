@@ -7,6 +7,7 @@ import { charDevice } from './char-device.js';
 import { fifo } from './fifo.js';
 import { inheritedStdio } from './inherited-stdio.js';
 import { dupFd } from './dup.js';
+import { sharedFd } from './shared-fd.js';
 import { pipe } from './pipe.js';
 import { eventfd } from './eventfd.js';
 import { epoll } from './epoll.js';
@@ -19,7 +20,7 @@ import { unixSocket } from './unix-socket.js';
 import type { FdFacts, FdKind } from './types.js';
 
 export const FD_KINDS: readonly FdKind<any>[] = [
-  pipe, inheritedStdio, inetSocket, unixSocket, memfd, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, inotify, dupFd,
+  pipe, inheritedStdio, inetSocket, unixSocket, memfd, deletedFile, regularFile, directory, charDevice, fifo, eventfd, epoll, timerfd, signalfd, inotify, dupFd, sharedFd,
 ];
 
 export function kindByTag(tag: string): FdKind<any> | undefined {
@@ -38,7 +39,6 @@ export function unsupportedReason(f: FdFacts): string {
     const fam = socketFamily(f);
     return `a ${fam !== undefined ? names[fam] ?? `family-${fam}` : ''} socket (not supported yet)`.replace('a  ', 'a ');
   }
-  if (l.startsWith('pipe:')) return 'an anonymous pipe to another process (not supported yet; pipes with both ends in the process, and stdin/stdout/stderr, are)';
   if (l.startsWith('anon_inode:')) {
     const what = l.slice('anon_inode:'.length).replace(/^\[|\]$/g, '');
     const hint = what === 'io_uring' ? ' (for Node.js, UV_USE_IO_URING=0 avoids it)' : '';

@@ -26,8 +26,20 @@ function prot(m: MapEntry): string {
   return `${m.read ? 'r' : '-'}${m.write ? 'w' : '-'}${m.exec ? 'x' : '-'}`;
 }
 
+/** Shared anonymous memory already planned in another process of the tree, by shmem inode. */
+export type ShmemSeen = Map<number, ShmemPiece[]>;
+interface ShmemPiece { pid: number; start: number; pgoff: number; pages: number }
+
+/** The piece, mapped by another process, that holds pages [pgoff, pgoff+pages) of the object. */
+function holder(seen: ShmemSeen, ino: number, pid: number, pgoff: number, pages: number): { piece?: ShmemPiece; other: boolean } {
+  const pieces = seen.get(ino) ?? [];
+  const piece = pieces.find((x) => x.pid !== pid && x.pgoff <= pgoff && pgoff + pages <= x.pgoff + x.pages);
+  return { piece, other: pieces.some((x) => x.pid !== pid) };
+}
+const remember = (seen: ShmemSeen, ino: number, piece: ShmemPiece) => seen.set(ino, [...(seen.get(ino) ?? []), piece]);
+
 /** Decide, mapping by mapping, what the image will hold. */
-export function planMemory(pid: number, startStack: number): VmaPlan[] {
+export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen = new Map()): VmaPlan[] {
   const maps = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
   const pm = openPagemap(pid);
   try {
@@ -37,9 +49,23 @@ export function planMemory(pid: number, startStack: number): VmaPlan[] {
       const base = { start: m.start, end: m.end, prot: prot(m), shared: m.shared, name: m.path, growsDown: m.start <= startStack && startStack < m.end && m.path === '[stack]' };
       if (SPECIAL.has(m.path)) {
         out.push({ ...base, backing: 'special', runs: [] });
-      } else if (m.inode === 0 || (m.shared && m.deleted && m.path === '/dev/zero')) {
-        // Private or shared anonymous memory ([heap], [stack], malloc arenas, MAP_SHARED|MAP_ANONYMOUS).
-        out.push({ ...base, name: m.inode === 0 ? m.path : '', backing: 'anon', runs: savedRuns(pm, m.start, m.end, false) });
+      } else if (m.shared && m.deleted && m.path === '/dev/zero') {
+        // MAP_SHARED|MAP_ANONYMOUS: one shmem object, maybe mapped by several processes of the tree.
+        const pgoff = m.offset / 4096;
+        const pages = (m.end - m.start) / 4096;
+        const h = holder(shmemSeen, m.inode, pid, pgoff, pages);
+        if (h.piece) {
+          out.push({ ...base, name: '', backing: 'anon', shmem: { ino: m.inode, pgoff }, runs: [] });
+        } else {
+          if (h.other) {
+            throw new CkptError('KIND_UNSUPPORTED', `shared memory at 0x${m.start.toString(16)} of process ${pid} is mapped differently by another process of the tree (not supported yet)`, { pid });
+          }
+          remember(shmemSeen, m.inode, { pid, start: m.start, pgoff, pages });
+          out.push({ ...base, name: '', backing: 'anon', shmem: { ino: m.inode, pgoff }, runs: savedRuns(pm, m.start, m.end, false) });
+        }
+      } else if (m.inode === 0) {
+        // Private anonymous memory ([heap], [stack], malloc arenas).
+        out.push({ ...base, name: m.path, backing: 'anon', runs: savedRuns(pm, m.start, m.end, false) });
       } else if (m.deleted) {
         if (m.shared) throw new CkptError('KIND_UNSUPPORTED', `shared mapping of deleted file ${m.path} at 0x${m.start.toString(16)} (not supported yet)`, { pid, path: m.path });
         // A private mapping of a deleted file: no file to refer to, so keep every page that exists.
@@ -126,7 +152,7 @@ const protBits = (p: string) => (p[0] === 'r' ? PROT.READ : 0) | (p[1] === 'w' ?
  * runs lie back to back in the image, so one preadv fills many of them —
  * then the final protections.
  */
-export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd: number): void {
+export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd: number, shmemMade: ShmemSeen = new Map()): void {
   const fds = new Map<string, number>();
   try {
     for (const v of vmas) {
@@ -134,7 +160,18 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
       const len = v.end - v.start;
       const p = protBits(v.prot) | (v.runs.length ? PROT.WRITE : 0);
       let got: number;
-      if (v.backing === 'file' && v.file) {
+      const made = v.shmem ? holder(shmemMade, v.shmem.ino, t.pid, v.shmem.pgoff, len / 4096).piece : undefined;
+      if (v.shmem && made) {
+        // The same shared memory as another process of the tree: map that object again.
+        scratch.reset();
+        const obj = `/proc/${made.pid}/map_files/${made.start.toString(16)}-${(made.start + made.pages * 4096).toString(16)}`;
+        const fd = t.call(`open ${obj}`, SYS.openat, AT_FDCWD, scratch.str(obj), O.RDWR | O.CLOEXEC, 0);
+        try {
+          got = t.call('mmap (shared memory)', SYS.mmap, v.start, len, p, MAP.SHARED | MAP.FIXED, fd, (v.shmem.pgoff - made.pgoff) * 4096);
+        } finally {
+          t.syscall(SYS.close, fd);
+        }
+      } else if (v.backing === 'file' && v.file) {
         const mode = v.shared && v.prot[1] === 'w' ? O.RDWR : O.RDONLY;
         const key = `${mode}:${v.file.path}`;
         let fd = fds.get(key);
@@ -147,6 +184,7 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
       } else {
         const flags = (v.shared ? MAP.SHARED : MAP.PRIVATE) | MAP.ANONYMOUS | MAP.FIXED | (v.growsDown ? MAP.GROWSDOWN : 0);
         got = t.call('mmap', SYS.mmap, v.start, len, p, flags, -1, 0);
+        if (v.shmem) remember(shmemMade, v.shmem.ino, { pid: t.pid, start: v.start, pgoff: v.shmem.pgoff, pages: len / 4096 });
       }
       if (got !== v.start) throw new Error(`mapping at 0x${v.start.toString(16)} landed at 0x${got.toString(16)}`);
     }

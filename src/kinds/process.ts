@@ -9,9 +9,11 @@ import type { Meta } from '../image/format.js';
 import type { Remote } from '../tracee/remote.js';
 
 export type ProcessState = Meta['process'];
+/** What dumpProcess reads; the tree's fields (group, session, stop) come from the tree. */
+export type OwnState = Omit<ProcessState, 'pgid' | 'sid' | 'stopped'>;
 const RLIMIT_COUNT = 16;
 
-export function dumpProcess(r: Remote, pid: number): ProcessState {
+export function dumpProcess(r: Remote, pid: number): OwnState {
   const status = parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
   const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   const brk = r.t.call('brk', SYS.brk, 0);

@@ -19,6 +19,8 @@ export interface FdFacts {
   info: FdInfo;
   /** Every fd of the process (for kinds whose object spans several fds, like a pipe's two ends). */
   peers: FdFacts[];
+  /** Every fd of every process of the tree being checkpointed (peers included). */
+  tree: FdFacts[];
 }
 
 export interface DumpContext {
@@ -26,6 +28,10 @@ export interface DumpContext {
   writer: ImageWriter;
   /** Established TCP connections are saved as closed instead of refusing the dump. */
   tcpClose: boolean;
+  /** Things the user should know (a connection to outside the tree that will not survive). */
+  notices: string[];
+  /** Objects already saved by another fd of the tree (a pipe's data is saved once), by a kind's key. */
+  saved: Set<string>;
 }
 
 export interface RestoreContext {
@@ -47,6 +53,19 @@ export interface RestoreContext {
   shared: Map<string, number[]>;
   /** Move a target fd out of the way of every fd number being restored; returns its new number. */
   park(fd: number): number;
+  /**
+   * Objects shared between processes of the tree (a pipe whose ends two
+   * processes hold): ckpt's own fds on them, by a kind's key. The first
+   * holder restored creates the object and puts it here; later holders get
+   * their copy from ckpt with give(). ckpt closes them all at the end.
+   */
+  objects: Map<string, number[]>;
+  /** A copy of a target fd in ckpt (added to what ckpt closes at the end). */
+  take(targetFd: number): number;
+  /** A copy of one of ckpt's fds in the target (same open file description); returns its number there. */
+  give(localFd: number): number;
+  /** A copy of fd `fd` of process `pid` (restored earlier) in the target. */
+  grab(pid: number, fd: number): number;
 }
 
 export interface FdKind<S = unknown> {

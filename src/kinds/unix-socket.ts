@@ -1,16 +1,17 @@
-// Unix sockets: pairs with both ends in the process (socketpair, or a
-// connection accepted from its own listener) with the data in flight;
+// Unix sockets: pairs with both ends in the tree (socketpair, or a
+// connection accepted from its own listener), in one process or two, with
+// the data in flight;
 // listening sockets on a path or an abstract name; bound or unbound datagram
 // sockets, and datagram sockets connected to a named socket outside (like
 // /dev/log), which are connected again. A stream connected outside the
-// process blocks the dump, or with --tcp-close comes back closed.
+// tree comes back with its peer gone (closed), with a notice.
 import * as v from 'valibot';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { SYS, O, addr, syscallRaw, close } from '../sys/index.js';
 import { grabFd, getsockoptInt, getsockname, getpeername, formatSockaddr, NR, SOL_SOCKET, SO, AF } from '../sys/socket.js';
 import { unixDiag } from '../sys/sock-diag.js';
-import type { FdKind, RestoreContext } from './types.js';
+import type { FdKind } from './types.js';
 
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
@@ -80,7 +81,7 @@ export const unixSocket: FdKind<State> = {
         backlog: d.state === TCP_LISTEN ? d.wqueue : 0, pair: null, queued: [], peer: '', closed: false,
       };
       if (base.listening) return base;
-      const peerFd = d.peerIno ? f.peers.find((p) => p.stat.ino === d.peerIno && p.link.startsWith('socket:')) : undefined;
+      const peerFd = d.peerIno ? f.tree.find((p) => p.stat.ino === d.peerIno && p.link.startsWith('socket:')) : undefined;
       if (peerFd) {
         const [a, b] = [f.stat.ino, d.peerIno].sort((x, y) => x - y);
         return { ...base, pair: { key: `${a}-${b}`, first: f.stat.ino === a }, queued: peekAll(mine, type, d.rqueue).map((m) => m.toString('base64')) };
@@ -90,8 +91,8 @@ export const unixSocket: FdKind<State> = {
         return { ...base, peer: peer && peer.length > 2 ? peer.toString('base64') : '' };
       }
       if (d.peerIno === 0 && d.state !== 1) return base; // an unconnected stream socket
-      if (!ctx.tcpClose && d.peerIno !== 0) {
-        throw new CkptError('KIND_UNSUPPORTED', `fd ${f.fd}: a unix stream connection to ${formatSockaddr(getpeername(mine))} outside the process (use --tcp-close to restore it closed)`, { fd: f.fd, kind: 'unix-socket' });
+      if (d.peerIno !== 0) {
+        ctx.notices.push(`process ${f.pid} fd ${f.fd}: a unix stream connection to ${formatSockaddr(getpeername(mine)) || 'a process'} outside the tree; restored with its peer gone (reads see end-of-file, writes fail with EPIPE)`);
       }
       return { ...base, closed: true };
     } finally {
@@ -102,23 +103,27 @@ export const unixSocket: FdKind<State> = {
     const t = ctx.tracee;
     const flags = s.flags & (O.NONBLOCK | O.CLOEXEC);
     if (s.pair || s.closed) {
-      // ctx.shared holds [end 0, end 1] as parked fds, then where each end was placed.
+      // The first end restored makes the pair; ckpt keeps both ends, and the
+      // other end (maybe in another process of the tree) is given from there.
       const key = s.pair ? `unix:${s.pair.key}` : '';
-      let ends = key ? ctx.shared.get(key) : undefined;
-      if (!ends) {
+      const me = s.closed || s.pair!.first ? 0 : 1;
+      let ends = key ? ctx.objects.get(key) : undefined;
+      let fd: number;
+      if (ends) {
+        fd = ctx.give(ends[me]);
+      } else {
         const at = ctx.scratch.alloc(8);
         t.call('socketpair', NR.socketpair, AF.UNIX, s.type | O.CLOEXEC, 0, at);
         const b = ctx.scratch.read(at, 8);
-        ends = [ctx.park(b.readInt32LE(0)), ctx.park(b.readInt32LE(4)), -1, -1];
-        if (key) ctx.shared.set(key, ends);
-        else t.call('close', SYS.close, ends[1]); // the peer has hung up
+        const pair = [b.readInt32LE(0), b.readInt32LE(4)];
+        ends = [ctx.take(pair[0]), ctx.take(pair[1])];
+        if (key) ctx.objects.set(key, ends);
+        fd = pair[me];
+        t.call('close', SYS.close, pair[1 - me]); // (a closed stream: ckpt's copy of the peer goes at the end)
       }
-      const me = s.closed || s.pair!.first ? 0 : 1;
-      const other = ends[3 - me] >= 0 ? ends[3 - me] : ends[1 - me];
-      if (s.queued.length) sendThrough(ctx, other, s.queued.map((q) => Buffer.from(q, 'base64')));
-      ends[2 + me] = fd;
-      t.call('fcntl(F_SETFL)', SYS.fcntl, ends[me], 4, flags & O.NONBLOCK);
-      return ends[me];
+      if (s.queued.length) sendThrough(ends[1 - me], s.queued.map((q) => Buffer.from(q, 'base64')));
+      t.call('fcntl(F_SETFL)', SYS.fcntl, fd, 4, flags & O.NONBLOCK);
+      return fd;
     }
     const sock = t.call('socket(AF_UNIX)', NR.socket, AF.UNIX, s.type | flags, 0);
     if (s.name) {
@@ -150,15 +155,10 @@ export const unixSocket: FdKind<State> = {
   },
 };
 
-/** Queue messages for the other end to read, sent by ckpt through its own copy of `fromFd`. */
-function sendThrough(ctx: RestoreContext, fromFd: number, messages: Buffer[]): void {
-  const mine = grabFd(ctx.tracee.pid, fromFd);
-  try {
-    for (const m of messages) {
-      const n = syscallRaw(NR_sendto, mine, addr(m), m.length, MSG_DONTWAIT, 0, 0);
-      if (n !== m.length) throw new CkptError('IO', `cannot put ${m.length} bytes back into a unix socket (got ${n})`);
-    }
-  } finally {
-    close(mine);
+/** Queue messages for the other end to read, sent by ckpt through its own copy of the sending end. */
+function sendThrough(mine: number, messages: Buffer[]): void {
+  for (const m of messages) {
+    const n = syscallRaw(NR_sendto, mine, addr(m), m.length, MSG_DONTWAIT, 0, 0);
+    if (n !== m.length) throw new CkptError('IO', `cannot put ${m.length} bytes back into a unix socket (got ${n})`);
   }
 }

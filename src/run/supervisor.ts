@@ -195,23 +195,30 @@ export class Supervisor {
     }
   }
 
+  /**
+   * A checkpoint under supervision covers the whole job: the tree from the
+   * program ckpt started (or restored), whichever member asked for it.
+   */
   private checkpoint(tgid: number, stoppedTid: number | undefined, mode: 'continue' | 'exit' | 'stop', how: { freezeMarker?: string; answer?: string; output?: string; tcpClose?: boolean } = {}): void {
+    const root = [...this.tasks.values()].includes(this.mainPid) ? this.mainPid : tgid;
     const attached = new Map<number, 'stopped' | 'running'>();
-    for (const [t, g] of this.tasks) if (g === tgid) attached.set(t, t === stoppedTid ? 'stopped' : 'running');
+    for (const t of this.tasks.keys()) attached.set(t, t === stoppedTid ? 'stopped' : 'running');
     let path = '';
     try {
-      path = how.output ?? expandTemplate(this.opts.image, tgid);
+      path = how.output ?? expandTemplate(this.opts.image, root);
       const leave = mode === 'exit' ? 'killed' : mode === 'stop' ? 'stopped' : 'running';
-      const r = dump(tgid, { output: path, leave, attached, freezeMarker: how.freezeMarker, tcpClose: how.tcpClose ?? this.opts.tcpClose });
-      this.say(`PID ${tgid} checkpointed to ${r.path} (${bytes(r.size)}, frozen ${ms(r.frozenMs)})${mode === 'exit' ? '; it has ended' : ''}`);
+      const r = dump(root, { output: path, leave, attached, freezeMarker: how.freezeMarker, tcpClose: how.tcpClose ?? this.opts.tcpClose });
+      const tree = r.processes > 1 ? ` with ${r.processes - 1} descendant${r.processes > 2 ? 's' : ''}` : '';
+      for (const n of r.notices) this.say(n);
+      this.say(`PID ${root}${tree} checkpointed to ${r.path} (${bytes(r.size)}, frozen ${ms(r.frozenMs)})${mode === 'exit' ? '; it has ended' : ''}`);
       if (how.answer) writeFileSync(how.answer, `checkpointed ${JSON.stringify(r)}\n`);
       if (mode === 'exit') {
-        for (const [t, g] of [...this.tasks]) if (g === tgid) this.tasks.delete(t);
-        if (tgid === this.mainPid) this.mainStatus = 128 + (how.answer ? SIG.KILL : SIGCKPTEXIT);
+        this.tasks.clear();
+        if (root === this.mainPid) this.mainStatus = 128 + (how.answer ? SIG.KILL : SIGCKPTEXIT);
       }
     } catch (e) {
       const msg = (e as Error).message.replace(/\n\s*/g, '; ');
-      this.say(`checkpoint of PID ${tgid}${path ? ` to ${path}` : ''} failed: ${msg}; the program goes on`);
+      this.say(`checkpoint of PID ${root}${path ? ` to ${path}` : ''} failed: ${msg}; the program goes on`);
       const file = how.freezeMarker ?? how.answer;
       if (file) try { if (!/^(checkpointed|error)/m.test(readFileSync(file, 'utf8'))) writeFileSync(file, `error: ${JSON.stringify({ code: (e as { code?: string }).code ?? 'INTERNAL', message: msg })}\n`); } catch { /* gone */ }
       if (stoppedTid !== undefined) try { ptrace.cont(stoppedTid, 0); } catch { /* already running */ }

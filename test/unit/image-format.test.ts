@@ -49,14 +49,14 @@ function sampleMeta(): Meta {
     host: { hostname: 'h', kernel: 'k', arch: process.arch }, dump: { frozenMs: 1, leftRunning: true },
     process: {
       pid: 123, ppid: 1, comm: 'x', cmdline: ['x'], exe: null, cwd: '/', umask: 0o22, uid: [0, 0, 0, 0], gid: [0, 0, 0, 0],
-      groups: [], personality: 0, rlimits: [], auxv: '',
+      groups: [], personality: 0, rlimits: [], auxv: '', stopped: false,
       mm: { startCode: 1, endCode: 2, startData: 3, endData: 4, startBrk: 5, brk: 6, startStack: 7, argStart: 8, argEnd: 9, envStart: 10, envEnd: 11 },
     },
     threads: [{
       tid: 123, name: 'x', regs: Buffer.alloc(216).toString('base64'), xstate: Buffer.alloc(576).toString('base64'), sigmask: '0', pending: [], rseq: null,
       robustList: { head: 0, len: 0 }, clearChildTid: 0, altstack: { sp: 0, flags: 2, size: 0 }, sleepRemainingNs: null,
     }],
-    signals: { actions: [], sharedPending: [] }, timers: { itimers: [], posix: [] }, vmas: [], files: [], blobs: [], freeze: null,
+    signals: { actions: [], sharedPending: [] }, timers: { itimers: [], posix: [] }, vmas: [], files: [], members: [], zombies: [], blobs: [], freeze: null,
   };
 }
 

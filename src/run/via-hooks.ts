@@ -6,8 +6,9 @@ import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { CkptError } from '../errors.js';
 import { ImageReader } from '../image/reader.js';
-import { requestHooks, requestPending, cancelRequest, hooksMarker } from '../run/hooks.js';
-import type { DumpResult, Leave } from './dump.js';
+import { processesOf } from '../image/format.js';
+import { requestHooks, requestPending, cancelRequest, hooksMarker } from './hooks.js';
+import type { DumpResult, Leave } from '../dump/dump.js';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const PICKUP_MS = 5000;
@@ -29,8 +30,9 @@ export function dumpViaHooks(pid: number, output: string, leave: Leave, timeoutM
       if (text.startsWith('checkpointed') || (leave === 'killed' && !existsSync(`/proc/${pid}`) && fresh)) {
         const img = ImageReader.open(output);
         try {
-          const memoryBytes = img.meta.vmas.reduce((n, v) => n + v.runs.reduce((m, r) => m + r.end - r.start, 0), 0);
-          return { pid, path: output, size: img.size, ms: Date.now() - t0, frozenMs: img.meta.dump.frozenMs, memoryBytes };
+          const all = processesOf(img.meta);
+          const memoryBytes = all.flatMap((p) => p.vmas).reduce((n, v) => n + v.runs.reduce((m, r) => m + r.end - r.start, 0), 0);
+          return { pid, path: output, size: img.size, ms: Date.now() - t0, frozenMs: img.meta.dump.frozenMs, memoryBytes, processes: all.length, zombies: img.meta.zombies.length, notices: [] };
         } finally {
           img.close();
         }
