@@ -9,9 +9,8 @@ import { resolve } from 'node:path';
 import { CkptError } from '../errors.js';
 import { FrozenTree } from '../tracee/frozen-tree.js';
 import { ImageWriter } from '../image/writer.js';
-import { FORMAT, type Meta, type ProcessImage } from '../image/format.js';
-import { prstatus, prpsinfo, ntFile, type Note } from '../image/elf.js';
-import { NT } from '../sys/constants.js';
+import { FORMAT, type Meta, type ProcessImage, type Vma } from '../image/format.js';
+import { coreNotes } from '../image/core-notes.js';
 import { planMemory, writeMemory, loadCount, loadHeaders, type ShmemSeen } from '../kinds/memory.js';
 import { nodeOf, planTree, zombieRecord } from '../kinds/process-tree.js';
 import { validateTarget, planTreeFds, blockers, listTree } from './inspect.js';
@@ -101,7 +100,13 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     writer = new ImageWriter(path);
     writer.reserveHeaders(1 + loadCount(memPlans[0]));
     let done = 0;
-    const vmas = collected.map((c, i) => writeMemory(c.pid, memPlans[i], writer!, (n) => opts.onProgress?.((done += n), total)));
+    // Parents first: a child's pages still shared with its parent since fork point at the parent's data.
+    const vmas: Vma[][] = [];
+    collected.forEach((c, i) => {
+      const parent = collected.findIndex((q) => q.pid === c.process.ppid);
+      const cow = i > 0 && parent >= 0 ? { pid: collected[parent].pid, vmas: vmas[parent] } : undefined;
+      vmas.push(writeMemory(c.pid, memPlans[i], writer!, (n) => opts.onProgress?.((done += n), total), cow));
+    });
     phase('write memory');
     const w = writer;
     const notices: string[] = [];
@@ -132,13 +137,21 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     // freeze(): tell the program its checkpoint is safe before it goes on.
     if (opts.freezeMarker) writeFileSync(opts.freezeMarker, 'checkpointed\n');
     tree.release(leave);
-    return { pid, path, size, ms: performance.now() - t0, frozenMs: performance.now() - frozenAt, memoryBytes: total, processes: pids.length, zombies: tree.zombies.length, notices };
+    return { pid, path, size, ms: performance.now() - t0, frozenMs: performance.now() - frozenAt, memoryBytes: writtenBytes(vmas), processes: pids.length, zombies: tree.zombies.length, notices };
   } catch (e) {
     writer?.abort();
     tellFreeze(opts.freezeMarker, e);
     tree.release('running');
     throw e;
   }
+}
+
+/** Page bytes the image holds (runs pointing at another process's data count once). */
+function writtenBytes(vmas: Vma[][]): number {
+  const seen = new Set<number>();
+  let n = 0;
+  for (const r of vmas.flat().flatMap((v) => v.runs)) if (!seen.has(r.offset)) { seen.add(r.offset); n += r.end - r.start; }
+  return n;
 }
 
 /** A freeze() call waits on its marker file: tell it why no checkpoint was taken. */
@@ -150,28 +163,3 @@ function unsupported(pid: number, problems: string[]): CkptError {
   return new CkptError('KIND_UNSUPPORTED', `process ${pid} cannot be checkpointed yet:\n  ${problems.join('\n  ')}`, { pid, problems, hint: 'nothing was written; the process keeps running' });
 }
 
-/** The notes that make the image a core file gdb and readelf understand (for the root process). */
-function coreNotes(meta: Meta): Note[] {
-  const p = meta.process;
-  const files = meta.vmas.filter((v) => v.backing === 'file' && v.file).map((v) => ({ start: v.start, end: v.end, offset: v.file!.offset, path: v.file!.path }));
-  const pgrp = p.pgid ?? p.pid;
-  const sid = p.sid ?? p.pid;
-  // The kernel's order: the first thread's status, the process notes, its
-  // FPU state; then each further thread's status and FPU state.
-  const perThread = meta.threads.map((th) => {
-    const xstate = Buffer.from(th.xstate, 'base64');
-    const regs = Buffer.from(th.regs, 'base64');
-    return {
-      status: { name: 'CORE', type: NT.PRSTATUS, desc: prstatus({ signal: 0, pid: th.tid, ppid: p.ppid, pgrp, sid, sigpend: 0n, sighold: BigInt('0x' + th.sigmask), regs }) },
-      fpu: [{ name: 'CORE', type: NT.PRFPREG, desc: xstate.subarray(0, 512) }, { name: 'LINUX', type: NT.X86_XSTATE, desc: xstate }],
-    };
-  });
-  return [
-    perThread[0].status,
-    { name: 'CORE', type: NT.PRPSINFO, desc: prpsinfo({ state: p.stopped ? 'T' : 'S', pid: p.pid, ppid: p.ppid, pgrp, sid, uid: p.uid[0], gid: p.gid[0], fname: p.comm, args: p.cmdline.join(' ') }) },
-    { name: 'CORE', type: NT.AUXV, desc: Buffer.from(p.auxv, 'base64') },
-    { name: 'CORE', type: NT.FILE, desc: ntFile(files) },
-    ...perThread[0].fpu,
-    ...perThread.slice(1).flatMap((x) => [x.status, ...x.fpu]),
-  ];
-}

@@ -38,7 +38,13 @@ const hash = v.pipe(v.string(), v.regex(/^[0-9a-f]{8}$/));
 export const DataRef = v.object({ offset: uint, size: uint, hash });
 export type DataRef = v.InferOutput<typeof DataRef>;
 
-export const PageRun = v.object({ start: uint, end: uint, offset: uint, hash });
+/**
+ * A run of saved pages. Its hash is '-' when its data lies inside another
+ * run's data (pages a child still shared with its parent since fork): that
+ * run's checksum covers the bytes, and the reader checks it does.
+ */
+export const COVERED = '-';
+export const PageRun = v.object({ start: uint, end: uint, offset: uint, hash: v.union([hash, v.literal(COVERED)]) });
 export type PageRun = v.InferOutput<typeof PageRun>;
 
 export const Vma = v.object({

@@ -7,7 +7,7 @@ import { decodeEhdr, decodeNotes, decodePhdr, EHDR_SIZE, PHDR_SIZE, PT_LOAD, PT_
 import { hashHex } from './hash.js';
 import { verifyRefs } from './verify-refs.js';
 import * as v from 'valibot';
-import { READABLE_MAJORS, Meta, processesOf, type ProcessImage, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, SEAL_SIZE, type DataRef } from './format.js';
+import { COVERED, READABLE_MAJORS, Meta, processesOf, type ProcessImage, NOTE_META, NOTE_OWNER, NOTE_SEAL, SEAL_MAGIC, SEAL_SIZE, type DataRef } from './format.js';
 
 const MAX_NOTES = 256 << 20;
 
@@ -31,6 +31,18 @@ function checkLayout(path: string, meta: Meta, size: number): void {
       if (pids.has(t.tid)) throw corrupt(path, `PID/TID ${t.tid} appears twice`);
       pids.add(t.tid);
     }
+  }
+  // A run without a checksum of its own lies inside one that has one.
+  const hashed = all.flatMap((p) => p.vmas).flatMap((v) => v.runs).filter((r) => r.hash !== COVERED).map((r) => [r.offset, r.offset + r.end - r.start]).sort((a, b) => a[0] - b[0]);
+  for (const r of all.flatMap((p) => p.vmas).flatMap((v) => v.runs)) {
+    if (r.hash !== COVERED) continue;
+    const end = r.offset + r.end - r.start;
+    let lo = 0, hi = hashed.length - 1, found = false;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (hashed[mid][0] <= r.offset) { found = end <= hashed[mid][1]; lo = mid + 1; } else hi = mid - 1;
+    }
+    if (!found) throw corrupt(path, `page run at 0x${r.start.toString(16)} has no checksum covering it`);
   }
   // The tree: every member and zombie has an earlier process of the image as its parent.
   const seen = new Set([meta.process.pid]);
@@ -168,8 +180,11 @@ export class ImageReader {
 
   /** Every data area the image holds: page runs and blobs. */
   dataRefs(): DataRef[] {
-    const runs = processesOf(this.meta).flatMap((p) => p.vmas).flatMap((v) => v.runs.map((r) => ({ offset: r.offset, size: r.end - r.start, hash: r.hash })));
-    return [...runs, ...this.meta.blobs];
+    const runs = processesOf(this.meta).flatMap((p) => p.vmas).flatMap((v) => v.runs).filter((r) => r.hash !== COVERED)
+      .map((r) => ({ offset: r.offset, size: r.end - r.start, hash: r.hash }));
+    // A run of one process may point at another's data (copy-on-write pages): check each area once.
+    const seen = new Set<string>();
+    return [...runs, ...this.meta.blobs].filter((r) => !seen.has(`${r.offset}:${r.size}`) && !!seen.add(`${r.offset}:${r.size}`));
   }
 
   /** Check every data area against its checksum. */

@@ -21,6 +21,7 @@ export class ImageWriter {
   private pos = 0;
   private buf = Buffer.allocUnsafe(CHUNK);
   private memFd = -1;
+  private memPid = -1;
   private headerSpace = 0;
   /** Every non-memory data area written (file contents, pipe data), for the metadata. */
   readonly blobs: DataRef[] = [];
@@ -53,14 +54,23 @@ export class ImageWriter {
     return this.headerSpace;
   }
 
-  /** Copy [start, start+len) of the target's memory into the image. */
-  writeMemory(pid: number, start: number, len: number): DataRef {
+  /**
+   * Copy [start, start+len) of the target's memory into the image. Ranges in
+   * `viaMem` are read through /proc/PID/mem, which does not pin pages (see
+   * proc/pagemap.ts: pinning breaks copy-on-write sharing).
+   */
+  writeMemory(pid: number, start: number, len: number, viaMem: Array<{ start: number; end: number }> = []): DataRef {
     const offset = this.pos;
     const h = hasher();
     for (let done = 0; done < len; ) {
-      const n = Math.min(CHUNK, len - done);
+      const at = start + done;
+      // A chunk never crosses a boundary between the two ways of reading.
+      const inMem = viaMem.find((x) => x.start <= at && at < x.end);
+      const next = inMem ? inMem.end : Math.min(...viaMem.filter((x) => x.start > at).map((x) => x.start), start + len);
+      const n = Math.min(CHUNK, len - done, next - at);
       const b = this.buf.subarray(0, n);
-      this.readTarget(pid, start + done, b);
+      if (inMem) this.readMem(pid, at, b, 0);
+      else this.readTarget(pid, at, b);
       h.update(b);
       this.write(b);
       done += n;
@@ -68,8 +78,8 @@ export class ImageWriter {
     return { offset, size: len, hash: h.hex() };
   }
 
-  /** Copy `len` bytes read from a local fd (a file ckpt opened) into the image. */
-  writeFromFd(src: number, len: number, srcOffset = 0): DataRef {
+  /** Copy `len` bytes read from a local fd (a file ckpt opened) into the image, as a blob (or as page data). */
+  writeFromFd(src: number, len: number, srcOffset = 0, asBlob = true): DataRef {
     const offset = this.pos;
     const h = hasher();
     for (let done = 0; done < len; ) {
@@ -81,6 +91,7 @@ export class ImageWriter {
       this.write(b);
       done += got;
     }
+    if (!asBlob) return { offset, size: len, hash: h.hex() };
     this.pad(8);
     return this.blob({ offset, size: len, hash: h.hex() });
   }
@@ -90,6 +101,15 @@ export class ImageWriter {
     this.write(data);
     this.pad(8);
     return this.blob({ offset, size: data.length, hash: hashHex(data) });
+  }
+
+  /** A plain core file: the core notes and the headers, no ckpt metadata (ckpt restore refuses it). */
+  finishPlain(coreNotes: Note[], loads: Phdr[]): number {
+    this.pad(8);
+    const body = encodeNotes(coreNotes);
+    const notesAt = this.pos;
+    this.write(body);
+    return this.publish([{ type: 4, flags: 4, offset: notesAt, vaddr: 0, filesz: body.length, memsz: 0, align: 4 }, ...loads]);
   }
 
   /** Write the notes (core notes, then ckpt's metadata and seal), the headers, and publish the file. */
@@ -108,7 +128,12 @@ export class ImageWriter {
     const sealed = encodeNotes([{ name: NOTE_OWNER, type: NOTE_SEAL, desc: seal }]);
     this.write(body);
     this.write(sealed);
-    const phdrs = [{ type: 4, flags: 4, offset: notesAt, vaddr: 0, filesz: body.length + sealed.length, memsz: 0, align: 4 }, ...loads];
+    return this.publish([{ type: 4, flags: 4, offset: notesAt, vaddr: 0, filesz: body.length + sealed.length, memsz: 0, align: 4 }, ...loads]);
+  }
+
+  /** Headers at offset 0, fsync, rename into place, fsync the directory. Returns the file size. */
+  private publish(phdrs: Phdr[]): number {
+    const fileSize = this.pos;
     const head = Buffer.concat([encodeEhdr(phdrs.length), ...phdrs.map(encodePhdr)]);
     if (head.length > this.headerSpace) throw new Error('internal: program headers outgrew their reserved space');
     writeSync(this.fd, head, 0, head.length, 0);
@@ -146,9 +171,21 @@ export class ImageWriter {
     } catch { /* e.g. a PROT_NONE page: fall through to /proc/PID/mem */ }
     if (n === into.length) return;
     // /proc/PID/mem reads with FOLL_FORCE, so it sees pages the target cannot.
-    if (this.memFd < 0) this.memFd = openSync(`/proc/${pid}/mem`, 'r');
-    const got = readSync(this.memFd, into, n, into.length - n, at + n);
-    if (got !== into.length - n) throw new CkptError('IO', `cannot read memory of ${pid} at 0x${(at + n).toString(16)}`, { pid });
+    this.readMem(pid, at, into, n);
+  }
+
+  private readMem(pid: number, at: number, into: Buffer, from: number): void {
+    if (this.memFd < 0 || this.memPid !== pid) {
+      this.closeMem();
+      this.memFd = openSync(`/proc/${pid}/mem`, 'r');
+      this.memPid = pid;
+    }
+    let done = from;
+    while (done < into.length) {
+      const got = readSync(this.memFd, into, done, into.length - done, at + done);
+      if (got <= 0) throw new CkptError('IO', `cannot read memory of ${pid} at 0x${(at + done).toString(16)}`, { pid });
+      done += got;
+    }
   }
 
   private closeMem() {

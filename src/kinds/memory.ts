@@ -11,6 +11,7 @@ import { identityOf, requireUnchanged, currentIdentity } from './file-identity.j
 import { MAP, PROT, SYS, O, AT_FDCWD } from '../sys/index.js';
 import { PF_R, PF_W, PF_X, PT_LOAD, type Phdr } from '../image/elf.js';
 import type { ImageWriter } from '../image/writer.js';
+import { writeRunSharing, type CowSource } from './memory-cow.js';
 import type { Vma } from '../image/format.js';
 import type { Tracee } from '../tracee/tracee.js';
 import type { Scratch } from '../tracee/scratch.js';
@@ -20,7 +21,7 @@ const MAX_RW = 0x7ffff000;
 const MADV_POPULATE_WRITE = 23;
 const POPULATE_MIN = 1 << 20;
 
-export type VmaPlan = Omit<Vma, 'runs'> & { runs: Array<{ start: number; end: number }> };
+export type VmaPlan = Omit<Vma, 'runs'> & { runs: Array<{ start: number; end: number; notExclusive?: Array<{ start: number; end: number }> }> };
 
 function prot(m: MapEntry): string {
   return `${m.read ? 'r' : '-'}${m.write ? 'w' : '-'}${m.exec ? 'x' : '-'}`;
@@ -71,7 +72,7 @@ export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen
         // A private mapping of a deleted file: no file to refer to, so keep every page that exists.
         const st = statSync(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
         const fileEnd = Math.min(m.end, m.start + Math.ceil(Math.max(0, st.size - m.offset) / 4096) * 4096);
-        const runs = fileEnd > m.start ? [{ start: m.start, end: fileEnd }] : [];
+        const runs = fileEnd > m.start ? [{ start: m.start, end: fileEnd, notExclusive: [{ start: m.start, end: fileEnd }] }] : [];
         const rest = savedRuns(pm, fileEnd, m.end, false);
         out.push({ ...base, name: `${m.path} (deleted)`, backing: 'anon', runs: [...runs, ...rest] });
       } else {
@@ -90,15 +91,20 @@ export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen
   }
 }
 
-/** Copy the planned pages into the image; returns the final records. */
-export function writeMemory(pid: number, plan: VmaPlan[], writer: ImageWriter, progress?: (bytes: number) => void): Vma[] {
+/**
+ * Copy the planned pages into the image; returns the final records. With
+ * `cow` (the parent in the tree, already written), pages still shared with
+ * it since fork point at its data instead (memory-cow.ts).
+ */
+export function writeMemory(pid: number, plan: VmaPlan[], writer: ImageWriter, progress?: (bytes: number) => void, cow?: CowSource): Vma[] {
+  const write = (start: number, end: number, viaMem: Array<{ start: number; end: number }> = []) => {
+    const ref = writer.writeMemory(pid, start, end - start, viaMem.filter((x) => x.start < end && x.end > start));
+    progress?.(ref.size);
+    return { start, end, offset: ref.offset, hash: ref.hash };
+  };
   return plan.map((v) => ({
     ...v,
-    runs: v.runs.map((r) => {
-      const ref = writer.writeMemory(pid, r.start, r.end - r.start);
-      progress?.(ref.size);
-      return { start: r.start, end: r.end, offset: ref.offset, hash: ref.hash };
-    }),
+    runs: v.runs.flatMap((r) => (cow && !v.shared ? writeRunSharing(pid, cow, r, (a, b) => write(a, b, r.notExclusive)) : [write(r.start, r.end, r.notExclusive)])),
   }));
 }
 

@@ -6,7 +6,18 @@ export const PM_PRESENT = 1n << 63n;
 export const PM_SWAP = 1n << 62n;
 export const PM_FILE = 1n << 61n;
 
-export interface PageRun { start: number; end: number }
+export interface PageRun {
+  start: number;
+  end: number;
+  /**
+   * Ranges of the run whose pages are not mapped by this process alone (still
+   * shared copy-on-write with a parent or child, or in swap). They must be
+   * read through /proc/PID/mem: process_vm_readv pins pages, and pinning a
+   * shared anonymous page makes the kernel copy it (unshare) — the target
+   * would lose its copy-on-write sharing and use more memory.
+   */
+  notExclusive: Array<{ start: number; end: number }>;
+}
 
 /**
  * Runs of pages worth saving in [start, end): present or swapped, and (when
@@ -19,6 +30,12 @@ export function savedRuns(fd: number, start: number, end: number, anonOnly: bool
   const CH = 65536; // pages per read: 512 KiB of pagemap
   const buf = Buffer.alloc(CH * 8);
   let runStart = -1;
+  let shared: PageRun['notExclusive'] = [];
+  let sharedStart = -1;
+  const endShared = (addr: number) => {
+    if (sharedStart >= 0) shared.push({ start: sharedStart, end: addr });
+    sharedStart = -1;
+  };
   for (let p = 0; p < pages; p += CH) {
     const n = Math.min(CH, pages - p);
     const got = readSync(fd, buf, 0, n * 8, (start / 4096 + p) * 8);
@@ -29,15 +46,21 @@ export function savedRuns(fd: number, start: number, end: number, anonOnly: bool
       const present = (hi & 0xc0000000) !== 0;
       const file = (hi & 0x20000000) !== 0;
       const keep = present && !(anonOnly && file);
+      const exclusive = (hi & 0x01000000) !== 0; // bit 56
       const addr = start + (p + i) * 4096;
       if (keep && runStart < 0) runStart = addr;
       else if (!keep && runStart >= 0) {
-        runs.push({ start: runStart, end: addr });
+        endShared(addr);
+        runs.push({ start: runStart, end: addr, notExclusive: shared });
+        shared = [];
         runStart = -1;
       }
+      if (keep && !exclusive && sharedStart < 0) sharedStart = addr;
+      else if ((!keep || exclusive) && sharedStart >= 0) endShared(addr);
     }
   }
-  if (runStart >= 0) runs.push({ start: runStart, end });
+  endShared(end);
+  if (runStart >= 0) runs.push({ start: runStart, end, notExclusive: shared });
   return runs;
 }
 
