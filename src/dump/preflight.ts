@@ -6,12 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { parseStat } from '../proc/stat.js';
 import { parseMaps } from '../proc/maps.js';
-import { planMemory, type VmaPlan } from '../kinds/memory.js';
+import { planMemory, type VmaPlan, type ShmemSeen } from '../kinds/memory.js';
 import { SYS, O, close } from '../sys/index.js';
 import { grabFd, getsockoptInt, getsockname, getpeername, formatSockaddr, SOL_SOCKET, SO, AF } from '../sys/socket.js';
-import { validateTarget, planFds, blockers, threadsOf, type FdPlan } from './inspect.js';
+import { validateTarget, planTreeFds, blockers, threadsOf, listTree, type FdPlan } from './inspect.js';
+import { nodeOf, planTree } from '../kinds/process-tree.js';
+import { pipeIsInternal } from '../kinds/pipe.js';
 
-export type Action = 'saved' | 'referenced' | 'reconnected' | 'recreated' | 'blocks';
+export type Action = 'saved' | 'referenced' | 'reconnected' | 'recreated' | 'external' | 'blocks';
 
 export interface ThreadReport {
   tid: number;
@@ -48,16 +50,30 @@ export interface MemoryReport {
   detail: string;
 }
 
-export interface Preflight {
+/** One live process of the tree. */
+export interface ProcessPreflight {
   pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
   comm: string;
-  checkpointable: boolean;
   threads: ThreadReport[];
   fds: FdReport[];
   memory: MemoryReport[];
+  memoryBytes: number;
+}
+
+/** The whole tree; the top-level threads, fds and memory are the root's. */
+export interface Preflight extends ProcessPreflight {
+  checkpointable: boolean;
   /** Every reason a dump would refuse, as `ckpt dump` words them. */
   blockers: string[];
-  memoryBytes: number;
+  /** Every live process, the root first, parents before children. */
+  processes: ProcessPreflight[];
+  /** Children that have exited and are not reaped: saved as zombies. */
+  zombies: Array<{ pid: number; ppid: number; comm: string }>;
+  /** Memory to save for the whole tree. */
+  treeMemoryBytes: number;
 }
 
 export interface PreflightOptions {
@@ -76,31 +92,47 @@ export function preflight(pid: number, opts: PreflightOptions = {}): Preflight {
   }
 }
 
-function build(pid: number, opts: PreflightOptions): Preflight {
+function build(root: number, opts: PreflightOptions): Preflight {
+  const listed = listTree(root);
+  const plans = planTreeFds(listed.live);
+  const problems: string[] = [];
+  const shmem: ShmemSeen = new Map();
+  const processes = listed.live.map((pid) => processReport(pid, root, plans.get(pid)!, opts, problems, shmem));
+  try {
+    planTree([...listed.live, ...listed.zombies].map(nodeOf));
+  } catch (e) {
+    if (!(e instanceof CkptError)) throw e;
+    problems.push(...((e.details.problems as string[] | undefined) ?? [e.message]));
+  }
+  const zombies = listed.zombies.map((z) => { const n = nodeOf(z); return { pid: z, ppid: n.ppid, comm: n.comm }; });
+  const treeMemoryBytes = processes.reduce((n, p) => n + p.memoryBytes, 0);
+  return { ...processes[0], checkpointable: problems.length === 0, blockers: problems, processes, zombies, treeMemoryBytes };
+}
+
+function processReport(pid: number, root: number, plans: FdPlan[], opts: PreflightOptions, problems: string[], shmem: ShmemSeen): ProcessPreflight {
   const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   const threads = threadsOf(pid).map((tid) => threadReport(pid, tid)).filter((t): t is ThreadReport => t !== undefined);
-
-  const plans = planFds(pid);
-  const problems = blockers(pid, plans);
+  const mine = blockers(pid, plans, root);
   const fds = plans.map((p) => fdReport(p, opts));
+  const prefix = pid !== root ? `process ${pid} ` : '';
   // What the dump only finds out once frozen, while saving each fd (an established TCP connection...).
   for (const f of fds) {
-    const listed = problems.some((b) => b.startsWith(`fd ${f.fd}: `));
-    if (f.action === 'blocks' && !listed) problems.push(`fd ${f.fd}: ${f.detail}`);
+    const listed = mine.some((b) => b.startsWith(`${prefix}fd ${f.fd}: `));
+    if (f.action === 'blocks' && !listed) mine.push(`${prefix}fd ${f.fd}: ${f.detail}`);
   }
-  const fdOf = (b: string) => Number(/^fd (\d+): /.exec(b)?.[1] ?? -1);
-  problems.sort((a, b) => fdOf(a) - fdOf(b)); // stable: what is not an fd first, as blockers() has it
-
+  const fdOf = (b: string) => Number(/fd (\d+): /.exec(b)?.[1] ?? -1);
+  mine.sort((a, b) => fdOf(a) - fdOf(b)); // stable: what is not an fd first, as blockers() has it
+  problems.push(...mine);
   let memory: MemoryReport[];
   try {
-    memory = planMemory(pid, stat.startStack).map(memoryReport);
+    memory = planMemory(pid, stat.startStack, shmem).map(memoryReport);
   } catch (e) {
     if (!(e instanceof CkptError) || e.code !== 'KIND_UNSUPPORTED') throw e;
     problems.push(e.message);
     memory = unplannedMemory(pid, e.message);
   }
   const memoryBytes = memory.reduce((n, m) => n + m.savedBytes, 0);
-  return { pid, comm: stat.comm, checkpointable: problems.length === 0, threads, fds, memory, blockers: problems, memoryBytes };
+  return { pid, ppid: stat.ppid, pgid: stat.pgrp, sid: stat.session, comm: stat.comm, threads, fds, memory, memoryBytes };
 }
 
 // ---------------------------------------------------------------------------
@@ -155,7 +187,10 @@ function fdReport(p: FdPlan, opts: PreflightOptions): FdReport {
       return r('reconnected', `connected to ckpt restore's own ${['stdin', 'stdout', 'stderr'][f.fd]}`);
     case 'pipe': {
       const end = (f.info.flags & O.ACCMODE) === O.RDONLY ? 'read' : 'write';
-      return r('saved', `pipe (${end} end) recreated with its state${end === 'read' ? ', data in flight saved' : ''}`);
+      if (!pipeIsInternal(f)) {
+        return r('external', `pipe (${end} end) to a process outside the tree: restored with that process gone (${end === 'read' ? 'end-of-file after the saved data' : 'writes fail with EPIPE'}), or reconnected with restore --fd ${f.fd}=...`);
+      }
+      return r('saved', `pipe (${end} end) recreated with its state, data in flight saved`);
     }
     case 'eventfd':
     case 'epoll':
