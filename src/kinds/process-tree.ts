@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { parseStat } from '../proc/stat.js';
-import { SYS, SIG, waitFor, ptrace, setReg, ARG_REGS } from '../sys/index.js';
+import { SYS, SIG, PR, waitFor, ptrace, setReg, ARG_REGS } from '../sys/index.js';
 import { Tracee } from '../tracee/tracee.js';
 import type { Zombie } from '../image/format.js';
 import type { Scratch } from '../tracee/scratch.js';
@@ -150,8 +150,11 @@ export function forkWithPid(parent: Tracee, s: Scratch, pid: number): Tracee {
  * finds the same wait status. ckpt, its tracer, takes the exit report; the
  * zombie then waits for its real parent.
  */
-export function becomeZombie(t: Tracee, s: Scratch, exitCode: number | null, signal: number | null): void {
+export function becomeZombie(t: Tracee, s: Scratch, z: Pick<Zombie, 'comm' | 'exitCode' | 'signal'>): void {
   const pid = t.pid;
+  const { exitCode, signal } = z;
+  s.reset();
+  t.call('prctl(PR_SET_NAME)', SYS.prctl, PR.SET_NAME, s.str(z.comm.slice(0, 15)), 0, 0, 0); // what ps shows of it
   if (signal !== null) {
     // No core file for a zombie that died of a core-dumping signal.
     s.reset();

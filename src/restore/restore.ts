@@ -183,9 +183,10 @@ function createTree(root: Tracee, procs: ProcessImage[], meta: Meta, steps: Retu
       tracees.get(step.pid)!.call(`setpgid(${pgid})`, SYS.setpgid, 0, pgid);
     } else {
       const z = tracees.get(step.pid)!;
-      becomeZombie(z, scratchOf(z), step.exitCode, step.signal);
+      const rec = meta.zombies.find((x) => x.pid === step.pid)!;
+      becomeZombie(z, scratchOf(z), rec);
       tracees.delete(step.pid);
-      madeZombies.add(meta.zombies.find((x) => x.pid === step.pid)!.ppid);
+      madeZombies.add(rec.ppid);
     }
   }
   return procs.map((p) => {
