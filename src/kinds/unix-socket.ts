@@ -18,7 +18,6 @@ const SOCK_DGRAM = 2;
 const SO_PEEK_OFF = 42;
 const MSG_PEEK = 2;
 const MSG_DONTWAIT = 0x40;
-const NR_recvfrom = 45;
 const NR_sendto = 44;
 const TCP_LISTEN = 10;
 
@@ -40,24 +39,56 @@ const State = v.object({
 });
 type State = v.InferOutput<typeof State>;
 
-/** Every message waiting in the socket, without taking it (MSG_PEEK, stepping with SO_PEEK_OFF). */
-function peekAll(fd: number, type: number, hint: number): Buffer[] {
+const NR_recvmsg = 47;
+const SCM_RIGHTS = 1;
+
+/**
+ * Every message waiting in the socket, without taking it (MSG_PEEK, stepping
+ * with SO_PEEK_OFF). File descriptors in flight (SCM_RIGHTS) cannot be saved
+ * yet: they are refused by name rather than dropped.
+ */
+function peekAll(fd: number, type: number, hint: number, where: string): Buffer[] {
   const buf = Buffer.alloc(Math.max(hint, 1 << 16) + 1);
+  const control = Buffer.alloc(4096);
+  const iov = Buffer.alloc(16);
+  iov.writeBigUInt64LE(addr(buf), 0);
+  iov.writeBigUInt64LE(BigInt(buf.length), 8);
+  const msg = Buffer.alloc(56);
+  msg.writeBigUInt64LE(addr(iov), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  msg.writeBigUInt64LE(addr(control), 32);
   const out: Buffer[] = [];
   const off = Buffer.alloc(4);
-  if (type !== SOCK_STREAM) syscallRaw(NR.setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, addr(off), 4);
+  syscallRaw(NR.setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, addr(off), 4);
   try {
     for (let i = 0; i < 100_000; i++) {
-      const n = syscallRaw(NR_recvfrom, fd, addr(buf), buf.length, MSG_PEEK | MSG_DONTWAIT, 0, 0);
+      msg.writeBigUInt64LE(BigInt(control.length), 40);
+      const n = syscallRaw(NR_recvmsg, fd, addr(msg), MSG_PEEK | MSG_DONTWAIT);
       if (n <= 0) break;
+      refuseFdsInFlight(control, Number(msg.readBigUInt64LE(40)), where);
       out.push(Buffer.from(buf.subarray(0, n)));
-      if (type === SOCK_STREAM) break; // one peek returns every byte queued
     }
   } finally {
     off.writeInt32LE(-1, 0);
-    if (type !== SOCK_STREAM) syscallRaw(NR.setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, addr(off), 4);
+    syscallRaw(NR.setsockopt, fd, SOL_SOCKET, SO_PEEK_OFF, addr(off), 4);
   }
-  return out;
+  // A stream gives its bytes back as one chunk.
+  return type === SOCK_STREAM && out.length > 1 ? [Buffer.concat(out)] : out;
+}
+
+/** Peeking installed the fds in flight in ckpt: close them, and refuse. */
+function refuseFdsInFlight(control: Buffer, len: number, where: string): void {
+  let found = false;
+  for (let at = 0; at + 16 <= len; ) {
+    const clen = Number(control.readBigUInt64LE(at));
+    if (clen < 16) break;
+    if (control.readInt32LE(at + 8) === SOL_SOCKET && control.readInt32LE(at + 12) === SCM_RIGHTS) {
+      found = true;
+      for (let k = at + 16; k + 4 <= at + clen; k += 4) close(control.readInt32LE(k));
+    }
+    at += (clen + 7) & ~7;
+  }
+  if (found) throw new CkptError('KIND_UNSUPPORTED', `${where}: file descriptors in flight in a unix socket (SCM_RIGHTS; not supported yet)`, { kind: 'unix-socket' });
 }
 
 export const unixSocket: FdKind<State> = {
@@ -84,7 +115,7 @@ export const unixSocket: FdKind<State> = {
       const peerFd = d.peerIno ? f.tree.find((p) => p.stat.ino === d.peerIno && p.link.startsWith('socket:')) : undefined;
       if (peerFd) {
         const [a, b] = [f.stat.ino, d.peerIno].sort((x, y) => x - y);
-        return { ...base, pair: { key: `${a}-${b}`, first: f.stat.ino === a }, queued: peekAll(mine, type, d.rqueue).map((m) => m.toString('base64')) };
+        return { ...base, pair: { key: `${a}-${b}`, first: f.stat.ino === a }, queued: peekAll(mine, type, d.rqueue, `process ${f.pid} fd ${f.fd}`).map((m) => m.toString('base64')) };
       }
       if (type === SOCK_DGRAM) {
         const peer = getpeername(mine);
