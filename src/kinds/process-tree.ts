@@ -62,9 +62,13 @@ export function planTree(nodes: TreeNode[]): TreeStep[] {
   const byPid = new Map(nodes.map((n) => [n.pid, n]));
   const kids = new Map<number, TreeNode[]>();
   for (const n of nodes.slice(1)) kids.set(n.ppid, [...(kids.get(n.ppid) ?? []), n]);
-  // What the root inherited from outside the tree maps to OUTSIDE.
-  const outSid = root.sid === root.pid ? undefined : root.sid;
-  const outPgid = root.pgid === root.pid ? undefined : root.pgid;
+  // What the root inherited from outside the tree maps to OUTSIDE: its own
+  // session and group, or (when it leads its own) the one foreign value its
+  // processes show — a child left in the session the root later left.
+  const pids = new Set(nodes.map((x) => x.pid));
+  const foreign = (vals: number[]) => { const f = [...new Set(vals.filter((x) => !pids.has(x)))]; return f.length === 1 ? f[0] : undefined; };
+  const outSid = root.sid === root.pid ? foreign(nodes.map((x) => x.sid)) : root.sid;
+  const outPgid = root.pgid === root.pid ? foreign(nodes.filter((x) => x.sid === outSid).map((x) => x.pgid)) : root.pgid;
   const wantSid = (n: TreeNode) => (n.sid === outSid ? OUTSIDE : n.sid);
   const wantPgid = (n: TreeNode) => (n.pgid === outPgid ? OUTSIDE : n.pgid);
   const cur = new Map<number, { sid: number; pgid: number }>();
