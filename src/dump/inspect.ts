@@ -86,8 +86,10 @@ export function planFds(pid: number): FdPlan[] {
 export function blockers(pid: number, fds: FdPlan[], root = pid): string[] {
   const out: string[] = [];
   try {
+    // A leader thread that has exited while others run (a process that exited altogether is just a zombie).
     const state = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0);
-    if (state === 'Z') out.push(`${pid !== root ? `process ${pid}: ` : ''}its main thread has exited while other threads run (not supported)`);
+    const others = readdirSync(`/proc/${pid}/task`).length > 1;
+    if (state === 'Z' && others) out.push(`${pid !== root ? `process ${pid}: ` : ''}its main thread has exited while other threads run (not supported)`);
   } catch { /* gone: caught later */ }
   for (const f of fds) if (f.reason) out.push(`${pid !== root ? `process ${pid} ` : ''}fd ${f.facts.fd}: ${f.reason}`);
   return out;

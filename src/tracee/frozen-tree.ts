@@ -3,7 +3,7 @@
 // fork no more, so the list read afterwards is final. A child forked while
 // its parent was being frozen shows up in that list and is frozen in turn.
 // Zombies cannot be traced; they are recorded as they are.
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { FrozenProcess } from './frozen-process.js';
 
 export class FrozenTree {
@@ -28,7 +28,15 @@ export class FrozenTree {
           tree.zombies.push(pid);
           continue;
         }
-        const fp = FrozenProcess.freeze(pid, attached);
+        let fp: FrozenProcess;
+        try {
+          fp = FrozenProcess.freeze(pid, attached);
+        } catch (e) {
+          // A child that exited while the tree was being frozen is a zombie now, or gone.
+          if (pid === root || !exited(pid)) throw e;
+          if (isZombie(pid)) tree.zombies.push(pid);
+          continue;
+        }
         tree.processes.push(fp);
         queue.push(...childrenOf(pid));
       }
@@ -47,6 +55,10 @@ export class FrozenTree {
   release(leave: 'running' | 'stopped' | 'killed'): void {
     for (const p of [...this.processes].reverse()) p.release(leave);
   }
+}
+
+function exited(pid: number): boolean {
+  return isZombie(pid) || !existsSync(`/proc/${pid}`);
 }
 
 function isZombie(pid: number): boolean {
