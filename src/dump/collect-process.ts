@@ -38,7 +38,7 @@ export function collectProcess(fp: FrozenProcess): CollectedProcess {
   try {
     const r: Remote = { t, s: scratch };
     const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    const process: ProcessState = { ...dumpProcess(r, pid), pgid: stat.pgrp, sid: stat.session, stopped: fp.main.wasStopped };
+    const process: ProcessState = { ...dumpProcess(r, pid), pgid: stat.pgrp, sid: stat.session, stopped: fp.main.wasStopped, tpgid: stat.tpgid };
     phase('process');
     const threads = fp.threads.map((th) => {
       scratch!.reset();

@@ -127,6 +127,8 @@ export const ProcessState = v.object({
   sid: v.optional(uint),
   /** Stopped by a signal (group stop) when checkpointed. */
   stopped: v.optional(v.boolean(), false),
+  /** The foreground process group of its controlling terminal (2.0; -1: none). */
+  tpgid: v.optional(int),
 });
 export type ProcessState = v.InferOutput<typeof ProcessState>;
 

@@ -10,7 +10,7 @@ import type { Remote } from '../tracee/remote.js';
 
 export type ProcessState = Meta['process'];
 /** What dumpProcess reads; the tree's fields (group, session, stop) come from the tree. */
-export type OwnState = Omit<ProcessState, 'pgid' | 'sid' | 'stopped'>;
+export type OwnState = Omit<ProcessState, 'pgid' | 'sid' | 'stopped' | 'tpgid'>;
 const RLIMIT_COUNT = 16;
 
 export function dumpProcess(r: Remote, pid: number): OwnState {

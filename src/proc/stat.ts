@@ -7,6 +7,8 @@ export interface Stat {
   pgrp: number;
   session: number;
   ttyNr: number;
+  /** Foreground process group of the controlling terminal (-1: none). */
+  tpgid: number;
   flags: number;
   startTime: number;
   startStack: number;
@@ -38,6 +40,7 @@ export function parseStat(text: string): Stat {
     pgrp: n(5),
     session: n(6),
     ttyNr: n(7),
+    tpgid: n(8),
     flags: n(9),
     startTime: n(22),
     startStack: n(28),

@@ -83,6 +83,7 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
       tree.tramp = pickTrampoline(procs, root.pid);
       prepareRoot(root, tree, opts.terminal);
       builds = createTree(root, procs, meta, steps, tree, created, opts.terminal !== undefined);
+      if (opts.terminal) foregroundGroup(root, meta, tree);
       phase('create tree');
       for (const b of builds) b.memory();
       phase('memory');
@@ -194,6 +195,18 @@ function createTree(root: Tracee, procs: ProcessImage[], meta: Meta, steps: Retu
     b.madeZombies = madeZombies.has(p.process.pid);
     return b;
   });
+}
+
+/**
+ * On a terminal: the job that was in the foreground (a shell's child in a
+ * group of its own, say) is in the foreground again, set by the root, which
+ * leads the terminal's session.
+ */
+function foregroundGroup(root: Tracee, meta: Meta, tree: TreeContext): void {
+  const fg = meta.process.tpgid ?? -1;
+  if (fg <= 0 || fg === root.pid || !processesOf(meta).some((p) => p.process.pgid === fg)) return;
+  const s = new Scratch(root.pid, tree.tramp + 4096, TRAMPOLINE_SIZE - 4096);
+  root.call('ioctl(TIOCSPGRP)', SYS.ioctl, tree.high, TIOC.SPGRP, s.put(Buffer.from(new Int32Array([fg]).buffer)));
 }
 
 /** Kill every process made so far and reap what is ckpt's to reap: nothing is left behind. */
