@@ -18,6 +18,7 @@ import { dumpProcess } from '../kinds/process.js';
 import { phase } from '../timing.js';
 
 const SCRATCH_SIZE = 64 * 1024;
+const KCMP_FILES = 2;
 
 export interface CollectedProcess {
   pid: number;
@@ -27,7 +28,8 @@ export interface CollectedProcess {
   timers: Meta['timers'];
 }
 
-export function collectProcess(fp: FrozenProcess): CollectedProcess {
+/** `parent`: its parent when that is in the tree (to see whether they share one fd table). */
+export function collectProcess(fp: FrozenProcess, parent?: number): CollectedProcess {
   const pid = fp.pid;
   const t = fp.main;
   const vdsoInsn = findSyscallInVdso(pid);
@@ -38,7 +40,9 @@ export function collectProcess(fp: FrozenProcess): CollectedProcess {
   try {
     const r: Remote = { t, s: scratch };
     const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    const process: ProcessState = { ...dumpProcess(r, pid), pgid: stat.pgrp, sid: stat.session, stopped: fp.main.wasStopped, tpgid: stat.tpgid };
+    const process: ProcessState = { ...dumpProcess(r, pid), pgid: stat.pgrp, sid: stat.session, stopped: fp.main.wasStopped, tpgid: stat.tpgid,
+      filesOfParent: parent !== undefined && syscallRaw(SYS.kcmp, parent, pid, KCMP_FILES, 0, 0) === 0,
+    };
     phase('process');
     const threads = fp.threads.map((th) => {
       scratch!.reset();

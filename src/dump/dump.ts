@@ -92,7 +92,10 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
     planTree(nodes); // a tree that restore could not rebuild exactly is refused here
     phase('inspect');
 
-    const collected = tree.processes.map(collectProcess);
+    const collected = tree.processes.map((fp) => {
+      const ppid = nodes.find((n) => n.pid === fp.pid)!.ppid;
+      return collectProcess(fp, fp.pid !== pid && pids.includes(ppid) ? ppid : undefined);
+    });
     const shmem: ShmemSeen = new Map();
     const memPlans = collected.map((c) => planMemory(c.pid, c.process.mm.startStack, shmem));
     phase('plan memory');

@@ -129,6 +129,11 @@ export const ProcessState = v.object({
   stopped: v.optional(v.boolean(), false),
   /** The foreground process group of its controlling terminal (2.0; -1: none). */
   tpgid: v.optional(int),
+  /** prctl state (2.0): the parent-death signal (0: none), and whether it is a child subreaper. */
+  pdeathSig: v.optional(uint, 0),
+  childSubreaper: v.optional(v.boolean(), false),
+  /** Shares its fd table with its parent (clone with CLONE_FILES; 2.0). */
+  filesOfParent: v.optional(v.boolean(), false),
 });
 export type ProcessState = v.InferOutput<typeof ProcessState>;
 

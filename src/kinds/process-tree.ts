@@ -19,13 +19,15 @@ export interface TreeNode {
   pgid: number;
   sid: number;
   zombie?: { exitCode: number | null; signal: number | null };
+  /** Shares its parent's fd table (CLONE_FILES). */
+  filesOfParent?: boolean;
 }
 
 /** A group or session that lies outside the tree (the root inherited it): whatever ckpt restore has. */
 export const OUTSIDE = -1;
 
 export type TreeStep =
-  | { op: 'fork'; parent: number; pid: number }
+  | { op: 'fork'; parent: number; pid: number; shareFiles?: boolean }
   | { op: 'setsid'; pid: number }
   | { op: 'setpgid'; pid: number; pgid: number }
   | { op: 'exit'; pid: number; exitCode: number | null; signal: number | null };
@@ -94,7 +96,7 @@ export function planTree(nodes: TreeNode[]): TreeStep[] {
     const children = kids.get(n.pid) ?? [];
     let rest = children;
     const fork = (k: TreeNode) => {
-      steps.push({ op: 'fork', parent: n.pid, pid: k.pid });
+      steps.push(k.filesOfParent ? { op: 'fork', parent: n.pid, pid: k.pid, shareFiles: true } : { op: 'fork', parent: n.pid, pid: k.pid });
       visit(k, cur.get(n.pid)!);
     };
     if (!n.zombie && n.sid === n.pid) {
@@ -126,12 +128,14 @@ export function planTree(nodes: TreeNode[]): TreeStep[] {
 }
 
 const CLONE_ARGS_SIZE = 88;
+const CLONE_FILES = 0x400;
 
 /** Make `parent` fork a child with exactly `pid`; the child is traced by ckpt (inherited ptrace options), in a stop. */
-export function forkWithPid(parent: Tracee, s: Scratch, pid: number): Tracee {
+export function forkWithPid(parent: Tracee, s: Scratch, pid: number, shareFiles = false): Tracee {
   s.reset();
   const tid = s.put(Buffer.from(new Int32Array([pid]).buffer));
   const args = Buffer.alloc(CLONE_ARGS_SIZE);
+  if (shareFiles) args.writeBigUInt64LE(BigInt(CLONE_FILES), 0); // flags
   args.writeBigUInt64LE(BigInt(SIG.CHLD), 32); // exit_signal
   args.writeBigUInt64LE(BigInt(tid), 64); // set_tid
   args.writeBigUInt64LE(1n, 72); // set_tid_size

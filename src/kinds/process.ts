@@ -10,7 +10,7 @@ import type { Remote } from '../tracee/remote.js';
 
 export type ProcessState = Meta['process'];
 /** What dumpProcess reads; the tree's fields (group, session, stop) come from the tree. */
-export type OwnState = Omit<ProcessState, 'pgid' | 'sid' | 'stopped' | 'tpgid'>;
+export type OwnState = Omit<ProcessState, 'pgid' | 'sid' | 'stopped' | 'tpgid' | 'filesOfParent'>;
 const RLIMIT_COUNT = 16;
 
 export function dumpProcess(r: Remote, pid: number): OwnState {
@@ -24,6 +24,11 @@ export function dumpProcess(r: Remote, pid: number): OwnState {
     const b = r.s.read(lim, 16);
     rlimits.push([b.readBigUInt64LE(0).toString(), b.readBigUInt64LE(8).toString()]);
   }
+  const sig = r.s.alloc(8);
+  r.t.call('prctl(PR_GET_PDEATHSIG)', SYS.prctl, PR.GET_PDEATHSIG, sig, 0, 0, 0);
+  const pdeathSig = r.s.read(sig, 4).readInt32LE(0);
+  r.t.call('prctl(PR_GET_CHILD_SUBREAPER)', SYS.prctl, PR.GET_CHILD_SUBREAPER, sig, 0, 0, 0);
+  const childSubreaper = r.s.read(sig, 4).readInt32LE(0) !== 0;
   let exe: ProcessState['exe'] = null;
   try {
     exe = identityOf(readlinkSync(`/proc/${pid}/exe`), statSync(`/proc/${pid}/exe`, { bigint: true }));
@@ -47,6 +52,8 @@ export function dumpProcess(r: Remote, pid: number): OwnState {
       envStart: stat.envStart, envEnd: stat.envEnd,
     },
     auxv: readFileSync(`/proc/${pid}/auxv`).toString('base64'),
+    pdeathSig,
+    childSubreaper,
   };
 }
 
@@ -73,10 +80,17 @@ export function restoreMm(r: Remote, p: ProcessState): void {
   }
 }
 
-/** cwd, umask, rlimits, personality. Returns notices for limits it could not set. */
-export function restoreAttributes(r: Remote, p: ProcessState): string[] {
+/**
+ * cwd, umask, rlimits, personality, parent-death signal, child subreaper.
+ * Returns notices for what it could not set. `isRoot`: the root's parent is
+ * ckpt restore, not the original one, so its parent-death signal is not armed.
+ */
+export function restoreAttributes(r: Remote, p: ProcessState, isRoot = false): string[] {
   const notices: string[] = [];
   r.t.call(`chdir ${p.cwd}`, SYS.chdir, r.s.str(p.cwd));
+  if (p.childSubreaper) r.t.call('prctl(PR_SET_CHILD_SUBREAPER)', SYS.prctl, PR.SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  if (p.pdeathSig && !isRoot) r.t.call('prctl(PR_SET_PDEATHSIG)', SYS.prctl, PR.SET_PDEATHSIG, p.pdeathSig, 0, 0, 0);
+  else if (p.pdeathSig) notices.push(`process ${p.pid}: its parent-death signal (${p.pdeathSig}) is not armed again: its parent was outside the tree`);
   r.t.call('umask', SYS.umask, p.umask);
   r.t.call('personality', SYS.personality, p.personality);
   const cur = r.s.alloc(16);

@@ -52,6 +52,8 @@ export class ProcessBuild {
   private readonly slept = new Set<number>();
   /** A child was made a zombie here: its SIGCHLD is not the program's. */
   madeZombies = false;
+  /** The root of the tree (its parent is ckpt restore, not its own). */
+  isRoot = false;
 
   constructor(readonly t: Tracee, readonly img: ProcessImage, private readonly tree: TreeContext) {
     this.scratch = new Scratch(t.pid, tree.tramp + 4096, TRAMPOLINE_SIZE - 4096);
@@ -92,6 +94,7 @@ export class ProcessBuild {
 
   /** File descriptors at their numbers; then ckpt's stdio copies and leftovers go. */
   files(): void {
+    if (this.img.process.filesOfParent) return; // one fd table with its parent, which restores it
     const { t, scratch } = this;
     const tree = this.tree;
     const parkBase = tree.high + 3;
@@ -146,7 +149,7 @@ export class ProcessBuild {
     const pid = t.pid;
     const r = this.r;
     scratch.reset();
-    this.tree.notices.push(...restoreAttributes(r, img.process));
+    this.tree.notices.push(...restoreAttributes(r, img.process, this.isRoot));
     scratch.reset();
     restoreActions(r, img.signals.actions);
     scratch.reset();

@@ -126,7 +126,9 @@ function requireFree(pid: number): void {
 }
 
 function treeNodes(meta: Meta): TreeNode[] {
-  const live = processesOf(meta).map((p): TreeNode => ({ pid: p.process.pid, ppid: p.process.ppid, pgid: p.process.pgid ?? p.process.pid, sid: p.process.sid ?? p.process.pid }));
+  const live = processesOf(meta).map((p): TreeNode => ({
+    pid: p.process.pid, ppid: p.process.ppid, pgid: p.process.pgid ?? p.process.pid, sid: p.process.sid ?? p.process.pid, filesOfParent: p.process.filesOfParent,
+  }));
   // A 1.x image has no group or session: the root keeps what it gets.
   if (meta.process.pgid === undefined) { live[0].pgid = -2; live[0].sid = -2; }
   return [...live, ...meta.zombies.map((z): TreeNode => ({ pid: z.pid, ppid: z.ppid, pgid: z.pgid, sid: z.sid, zombie: { exitCode: z.exitCode, signal: z.signal } }))];
@@ -172,7 +174,7 @@ function createTree(root: Tracee, procs: ProcessImage[], meta: Meta, steps: Retu
   for (const step of steps) {
     if (step.op === 'fork') {
       const parent = tracees.get(step.parent)!;
-      const child = forkWithPid(parent, scratchOf(parent), step.pid);
+      const child = forkWithPid(parent, scratchOf(parent), step.pid, step.shareFiles);
       created.push(child.pid);
       tracees.set(child.pid, child);
     } else if (step.op === 'setsid') {
@@ -193,6 +195,7 @@ function createTree(root: Tracee, procs: ProcessImage[], meta: Meta, steps: Retu
   return procs.map((p) => {
     const b = new ProcessBuild(tracees.get(p.process.pid)!, p, tree);
     b.madeZombies = madeZombies.has(p.process.pid);
+    b.isRoot = p.process.pid === root.pid;
     return b;
   });
 }
