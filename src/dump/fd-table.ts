@@ -7,6 +7,7 @@
 import { SYS, syscallRaw } from '../sys/index.js';
 import type { FdRecord } from '../image/format.js';
 import type { FdPlan } from './inspect.js';
+import { parseLocks } from '../kinds/file-locks.js';
 
 const KCMP_FILE = 0;
 
@@ -21,14 +22,17 @@ export function dumpTreeFds(plans: Map<number, FdPlan[]>, save: (kind: NonNullab
       const twin = done.find((q) => q.stat.dev === f.stat.dev && q.stat.ino === f.stat.ino &&
         syscallRaw(SYS.kcmp, q.pid, pid, KCMP_FILE, q.fd, f.fd) === 0);
       done.push(f);
+      // flock and OFD locks belong to the open file description: saved with its first fd only.
+      const all = parseLocks(f.info.lines, `process ${pid} fd ${f.fd}`);
+      const locks = twin ? all.filter((l) => l.kind === 'posix') : all;
       if (twin) {
         records.push(twin.pid === pid
-          ? { fd: f.fd, kind: 'dup', cloexec, state: { of: twin.fd } }
-          : { fd: f.fd, kind: 'shared', cloexec, state: { pid: twin.pid, fd: twin.fd } });
+          ? { fd: f.fd, kind: 'dup', cloexec, state: { of: twin.fd }, locks }
+          : { fd: f.fd, kind: 'shared', cloexec, state: { pid: twin.pid, fd: twin.fd }, locks });
         continue;
       }
       if (!p.kind) throw new Error(`internal: fd ${f.fd} of ${pid} has no kind`);
-      records.push({ fd: f.fd, kind: p.kind.tag, cloexec, state: save(p.kind, f) });
+      records.push({ fd: f.fd, kind: p.kind.tag, cloexec, state: save(p.kind, f), locks });
     }
     out.set(pid, records);
   }

@@ -95,12 +95,24 @@ export const PosixTimer = v.object({
 });
 export type PosixTimer = v.InferOutput<typeof PosixTimer>;
 
+/** A file lock held through an fd (2.0; kinds/file-locks.ts). */
+export const Lock = v.object({
+  kind: v.picklist(['flock', 'posix', 'ofd']),
+  write: v.boolean(),
+  start: v.string(),
+  /** Last byte, or "EOF" for a lock to the end of the file (and beyond). */
+  end: v.string(),
+});
+export type Lock = v.InferOutput<typeof Lock>;
+
 export const FdRecord = v.object({
   fd: uint,
   kind: v.string(),
   cloexec: v.boolean(),
   /** Kind-specific state, validated by the kind's own schema. */
   state: v.unknown(),
+  /** File locks held through this fd (2.0; see kinds/file-locks.ts). */
+  locks: v.optional(v.array(Lock), []),
 });
 export type FdRecord = v.InferOutput<typeof FdRecord>;
 

@@ -3,7 +3,7 @@
 // state (attributes, signals, timers, threads, credentials), then the final
 // registers and the resume. Each kind restores its own part; this file only
 // sequences them for one process.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import * as v from 'valibot';
 import { CkptError } from '../errors.js';
 import type { ImageReader } from '../image/reader.js';
@@ -22,6 +22,7 @@ import { restoreActions, queueSignals } from '../kinds/signals.js';
 import { restoreItimers, restorePosixTimers } from '../kinds/timers.js';
 import { restoreThreadState, finalRegs, primeSleep, createThread } from '../kinds/thread.js';
 import { plugInto, type Plug } from './plugs.js';
+import { restoreLocks } from '../kinds/file-locks.js';
 
 export const TRAMPOLINE_SIZE = 1 << 20; // one code page + scratch for syscall arguments
 const SUPERVISE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.TRACEEXEC;
@@ -135,10 +136,16 @@ export class ProcessBuild {
       }
       if (fd !== rec.fd) {
         t.call('dup3', SYS.dup3, fd, rec.fd, rec.cloexec ? O.CLOEXEC : 0);
-        t.call('close', SYS.close, fd);
+        t.call('close', SYS.close, fd); // (closing another fd of the file drops POSIX locks: they are taken after)
       } else {
         t.call('fcntl(F_SETFD)', SYS.fcntl, fd, F.SETFD, rec.cloexec ? FD_CLOEXEC : 0);
       }
+    }
+    // Locks last: closing any fd of a file drops the process's POSIX locks on it.
+    for (const rec of this.img.files) {
+      if (!rec.locks.length || tree.plugs.some((p) => p.pid === t.pid && p.fd === rec.fd)) continue;
+      scratch.reset();
+      restoreLocks(ctx, rec.fd, rec.locks, readlinkSync(`/proc/${t.pid}/fd/${rec.fd}`));
     }
     t.call('close_range', SYS.close_range, tree.high, 0xffffffff, 0); // ckpt's stdio copies, parked leftovers
   }

@@ -123,10 +123,10 @@ test('the reader refuses metadata that describes no sane process', () => {
     assert.throws(() => ImageReader.open(write('b.ckpt', (m) => { m.threads.push({ ...m.threads[0] }); })), corruptWith(/TID twice/));
     assert.throws(() => ImageReader.open(write('c.ckpt', (m) => { m.threads[0].regs = ''; })), corruptWith(/register set/));
     assert.throws(() => ImageReader.open(write('d.ckpt', (m) => {
-      m.files = [{ fd: 1, kind: 'dup', cloexec: false, state: { of: 0 } }];
+      m.files = [{ fd: 1, kind: 'dup', cloexec: false, state: { of: 0 }, locks: [] }];
     })), corruptWith(/dup of a missing fd/));
     assert.throws(() => ImageReader.open(write('e.ckpt', (m) => {
-      m.files = [{ fd: 0, kind: 'chardev', cloexec: false, state: { path: '/dev/null', flags: 0 } }, { fd: 0, kind: 'chardev', cloexec: false, state: { path: '/dev/null', flags: 0 } }];
+      m.files = [{ fd: 0, kind: 'chardev', cloexec: false, state: { path: '/dev/null', flags: 0 }, locks: [] }, { fd: 0, kind: 'chardev', cloexec: false, state: { path: '/dev/null', flags: 0 }, locks: [] }];
     })), corruptWith(/appears twice/));
     assert.throws(() => ImageReader.open(write('f.ckpt', (m) => { m.vmas = [{ start: 0x2000, end: 0x1000, prot: 'rw-', shared: false, backing: 'anon', name: '', growsDown: false, runs: [] }]; })), corruptWith(/bad mapping/));
   } finally {
