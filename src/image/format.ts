@@ -64,6 +64,8 @@ export const Vma = v.object({
    * the same object again and save no pages of their own.
    */
   shmem: v.optional(v.object({ ino: uint, pgoff: uint })),
+  /** VmFlags set by madvise/mlock (2.0): rr sr dc mg hg nh dd wf lo (kinds/memory-advice.ts). */
+  advice: v.optional(v.array(v.picklist(['rr', 'sr', 'dc', 'mg', 'hg', 'nh', 'dd', 'wf', 'lo']))),
   runs: v.array(PageRun),
 });
 export type Vma = v.InferOutput<typeof Vma>;
@@ -144,6 +146,8 @@ export const ProcessState = v.object({
   /** prctl state (2.0): the parent-death signal (0: none), and whether it is a child subreaper. */
   pdeathSig: v.optional(uint, 0),
   childSubreaper: v.optional(v.boolean(), false),
+  /** prctl(PR_SET_THP_DISABLE) (2.0). */
+  thpDisable: v.optional(v.boolean(), false),
   /** Shares its fd table with its parent (clone with CLONE_FILES; 2.0). */
   filesOfParent: v.optional(v.boolean(), false),
 });

@@ -2,7 +2,7 @@
 // recreates them as a "ghost" (at the old path, or beside it when that name
 // is taken), opens it in the target and unlinks it again.
 import * as v from 'valibot';
-import { openSync, closeSync, writeSync, unlinkSync, existsSync, fchmodSync, fstatSync } from 'node:fs';
+import { openSync, closeSync, writeSync, unlinkSync, existsSync, fchmodSync, fchownSync, fstatSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { CkptError } from '../errors.js';
@@ -10,7 +10,12 @@ import { DataRef } from '../image/format.js';
 import { openInTarget, seekInTarget, accessMode } from './open-file.js';
 import type { FdKind } from './types.js';
 
-const State = v.object({ path: v.string(), flags: v.pipe(v.number(), v.integer()), pos: v.pipe(v.number(), v.integer(), v.minValue(0)), mode: v.pipe(v.number(), v.integer()), data: DataRef });
+const State = v.object({
+  path: v.string(), flags: v.pipe(v.number(), v.integer()), pos: v.pipe(v.number(), v.integer(), v.minValue(0)), mode: v.pipe(v.number(), v.integer()), data: DataRef,
+  /** Its owner (2.0; the file is recreated with it). */
+  uid: v.optional(v.pipe(v.number(), v.integer())),
+  gid: v.optional(v.pipe(v.number(), v.integer())),
+});
 type State = v.InferOutput<typeof State>;
 
 const SUFFIX = ' (deleted)';
@@ -24,7 +29,7 @@ export const deletedFile: FdKind<State> = {
     try {
       const size = fstatSync(src).size;
       const data = ctx.writer.writeFromFd(src, size);
-      return { path: f.link.slice(0, -SUFFIX.length), flags: f.info.flags, pos: f.info.pos, mode: f.stat.mode & 0o7777, data };
+      return { path: f.link.slice(0, -SUFFIX.length), flags: f.info.flags, pos: f.info.pos, mode: f.stat.mode & 0o7777, data, uid: f.stat.uid, gid: f.stat.gid };
     } finally {
       closeSync(src);
     }
@@ -47,7 +52,8 @@ export const deletedFile: FdKind<State> = {
     try {
       let done = 0;
       while (done < content.length) done += writeSync(local, content, done, content.length - done);
-      fchmodSync(local, s.mode);
+      if (s.uid !== undefined && s.gid !== undefined) fchownSync(local, s.uid, s.gid);
+      fchmodSync(local, s.mode); // after chown, which may clear set-id bits
     } finally {
       closeSync(local);
     }

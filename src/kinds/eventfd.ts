@@ -12,7 +12,7 @@ export const eventfd: FdKind<State> = {
   schema: State,
   detect: (f) => f.link === 'anon_inode:[eventfd]',
   dump: (f) => ({
-    count: BigInt(f.info.extra.get('eventfd-count')?.trim() ?? '0').toString(),
+    count: BigInt(`0x${f.info.extra.get('eventfd-count')?.trim() || '0'}`).toString(), // fdinfo prints it in hex
     flags: f.info.flags,
     semaphore: f.info.extra.get('eventfd-semaphore') === '1',
   }),

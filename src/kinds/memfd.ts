@@ -55,6 +55,7 @@ export const memfd: FdKind<State> = {
       closeSync(mine);
     }
     seekInTarget(ctx, fd, s.pos);
+    t.call('fchmod', SYS.fchmod, fd, s.mode & 0o7777); // memfd_create makes it 0777
     if (s.flags & (O.APPEND | O.NONBLOCK)) t.call('fcntl(F_SETFL)', SYS.fcntl, fd, 4, s.flags & (O.APPEND | O.NONBLOCK));
     if (sealing && s.seals > 0) t.call('fcntl(F_ADD_SEALS)', SYS.fcntl, fd, F_ADD_SEALS, s.seals);
     return fd;

@@ -12,6 +12,7 @@ import { MAP, PROT, SYS, O, AT_FDCWD } from '../sys/index.js';
 import { PF_R, PF_W, PF_X, PT_LOAD, type Phdr } from '../image/elf.js';
 import type { ImageWriter } from '../image/writer.js';
 import { writeRunSharing, type CowSource } from './memory-cow.js';
+import { adviceOf, restoreAdvice } from './memory-advice.js';
 import type { Vma } from '../image/format.js';
 import type { Tracee } from '../tracee/tracee.js';
 import type { Scratch } from '../tracee/scratch.js';
@@ -42,12 +43,14 @@ const remember = (seen: ShmemSeen, ino: number, piece: ShmemPiece) => seen.set(i
 /** Decide, mapping by mapping, what the image will hold. */
 export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen = new Map()): VmaPlan[] {
   const maps = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+  const advice = adviceOf(pid);
   const pm = openPagemap(pid);
   try {
     const out: VmaPlan[] = [];
     for (const m of maps) {
       if (m.path === '[vsyscall]') continue; // fixed by the kernel, outside user space
-      const base = { start: m.start, end: m.end, prot: prot(m), shared: m.shared, name: m.path, growsDown: m.start <= startStack && startStack < m.end && m.path === '[stack]' };
+      const adv = advice.get(m.start) as Vma['advice'];
+      const base = { start: m.start, end: m.end, prot: prot(m), shared: m.shared, name: m.path, growsDown: m.start <= startStack && startStack < m.end && m.path === '[stack]', ...(adv ? { advice: adv } : {}) };
       if (SPECIAL.has(m.path)) {
         out.push({ ...base, backing: 'special', runs: [] });
       } else if (m.shared && m.deleted && m.path === '/dev/zero') {
@@ -202,6 +205,7 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
     const want = protBits(v.prot);
     if (v.backing !== 'special' && v.runs.length && !(want & PROT.WRITE)) t.call('mprotect', SYS.mprotect, v.start, v.end - v.start, want);
   }
+  restoreAdvice(t, vmas);
 }
 
 const IOV_MAX = 1024;

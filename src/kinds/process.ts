@@ -29,6 +29,7 @@ export function dumpProcess(r: Remote, pid: number): OwnState {
   const pdeathSig = r.s.read(sig, 4).readInt32LE(0);
   r.t.call('prctl(PR_GET_CHILD_SUBREAPER)', SYS.prctl, PR.GET_CHILD_SUBREAPER, sig, 0, 0, 0);
   const childSubreaper = r.s.read(sig, 4).readInt32LE(0) !== 0;
+  const thpDisable = r.t.call('prctl(PR_GET_THP_DISABLE)', SYS.prctl, PR.GET_THP_DISABLE, 0, 0, 0, 0) === 1;
   let exe: ProcessState['exe'] = null;
   try {
     exe = identityOf(readlinkSync(`/proc/${pid}/exe`), statSync(`/proc/${pid}/exe`, { bigint: true }));
@@ -54,6 +55,7 @@ export function dumpProcess(r: Remote, pid: number): OwnState {
     auxv: readFileSync(`/proc/${pid}/auxv`).toString('base64'),
     pdeathSig,
     childSubreaper,
+    thpDisable,
   };
 }
 
@@ -88,6 +90,7 @@ export function restoreMm(r: Remote, p: ProcessState): void {
 export function restoreAttributes(r: Remote, p: ProcessState, isRoot = false): string[] {
   const notices: string[] = [];
   r.t.call(`chdir ${p.cwd}`, SYS.chdir, r.s.str(p.cwd));
+  if (p.thpDisable) r.t.call('prctl(PR_SET_THP_DISABLE)', SYS.prctl, PR.SET_THP_DISABLE, 1, 0, 0, 0);
   if (p.childSubreaper) r.t.call('prctl(PR_SET_CHILD_SUBREAPER)', SYS.prctl, PR.SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   if (p.pdeathSig && !isRoot) r.t.call('prctl(PR_SET_PDEATHSIG)', SYS.prctl, PR.SET_PDEATHSIG, p.pdeathSig, 0, 0, 0);
   else if (p.pdeathSig) notices.push(`process ${p.pid}: its parent-death signal (${p.pdeathSig}) is not armed again: its parent was outside the tree`);

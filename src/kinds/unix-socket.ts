@@ -6,7 +6,7 @@
 // /dev/log), which are connected again. A stream connected outside the
 // tree comes back with its peer gone (closed), with a notice.
 import * as v from 'valibot';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync, chmodSync, chownSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { SYS, O, addr, syscallRaw, close } from '../sys/index.js';
 import { grabFd, getsockoptInt, getsockname, getpeername, formatSockaddr, NR, SOL_SOCKET, SO, AF } from '../sys/socket.js';
@@ -36,6 +36,8 @@ const State = v.object({
   peer: v.string(),
   /** A stream whose peer is gone or outside the process, restored closed. */
   closed: v.boolean(),
+  /** The socket file of a name bound on a path: its mode and owner (2.0). */
+  file: v.optional(v.object({ mode: v.number(), uid: v.number(), gid: v.number() })),
 });
 type State = v.InferOutput<typeof State>;
 
@@ -111,6 +113,13 @@ export const unixSocket: FdKind<State> = {
         type, flags: f.info.flags, name: named ? local!.toString('base64') : '', listening: d.state === TCP_LISTEN,
         backlog: d.state === TCP_LISTEN ? d.wqueue : 0, pair: null, queued: [], peer: '', closed: false,
       };
+      if (named && local![2] !== 0) {
+        // A path (not an abstract name): the socket file's mode and owner come back with it.
+        try {
+          const st = lstatSync(formatSockaddr(local));
+          if (st.isSocket()) base.file = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+        } catch { /* removed since: nothing to keep */ }
+      }
       if (base.listening) return base;
       const peerFd = d.peerIno ? f.tree.find((p) => p.stat.ino === d.peerIno && p.link.startsWith('socket:')) : undefined;
       if (peerFd) {
@@ -166,6 +175,10 @@ export const unixSocket: FdKind<State> = {
       }
       const r = t.syscall(NR.bind, sock, ctx.scratch.put(sa), sa.length);
       if (r < 0) throw new CkptError('IO', `cannot bind unix socket ${path} again (errno ${-r})`, { path });
+      if (s.file && !path.startsWith('@')) {
+        chownSync(path, s.file.uid, s.file.gid);
+        chmodSync(path, s.file.mode);
+      }
     }
     if (s.listening) t.call('listen', NR.listen, sock, s.backlog || 128);
     if (s.peer) {

@@ -1,0 +1,47 @@
+// What madvise(2), mlock(2) and prctl left on a mapping, as /proc/PID/smaps
+// shows in VmFlags: not inherited by fork (MADV_DONTFORK), wiped on fork,
+// left out of core dumps, transparent huge pages asked for or refused, KSM,
+// read-ahead hints, locked in memory. Saved per mapping and applied again
+// once the mapping is back.
+import { readFileSync } from 'node:fs';
+import { parseVmFlags } from '../proc/smaps.js';
+import { SYS } from '../sys/index.js';
+import type { Tracee } from '../tracee/tracee.js';
+import type { Vma } from '../image/format.js';
+
+/** VmFlags mnemonic → the madvise() advice that sets it. */
+const ADVICE: Record<string, number> = {
+  rr: 1, // MADV_RANDOM
+  sr: 2, // MADV_SEQUENTIAL
+  dc: 10, // MADV_DONTFORK
+  mg: 12, // MADV_MERGEABLE
+  hg: 14, // MADV_HUGEPAGE
+  nh: 15, // MADV_NOHUGEPAGE
+  dd: 16, // MADV_DONTDUMP
+  wf: 18, // MADV_WIPEONFORK
+};
+const LOCKED = 'lo';
+const NR_mlock = 149;
+
+/** Per mapping start: the flags ckpt restores (a subset of VmFlags). */
+export function adviceOf(pid: number): Map<number, string[]> {
+  const all = parseVmFlags(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+  const out = new Map<number, string[]>();
+  for (const [start, flags] of all) {
+    // The kernel sets dd and dc itself on its special mappings ([vvar], [vdso]): those come back by themselves.
+    const kept = flags.filter((f) => f in ADVICE || f === LOCKED);
+    if (kept.length) out.set(start, kept);
+  }
+  return out;
+}
+
+/** Apply the saved advice to every mapping (after its pages are in). */
+export function restoreAdvice(t: Tracee, vmas: Vma[]): void {
+  for (const v of vmas) {
+    if (!v.advice?.length || v.backing === 'special') continue;
+    for (const a of v.advice) {
+      if (a === LOCKED) t.call('mlock', NR_mlock, v.start, v.end - v.start);
+      else t.call(`madvise(${a})`, SYS.madvise, v.start, v.end - v.start, ADVICE[a]);
+    }
+  }
+}
