@@ -9,11 +9,13 @@
 // another build of the CLI; CKPT_KEEP=1 keeps the temp dirs for a look.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import net from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import koffi from 'koffi';
 
 /** The CLI under test (CKPT_CLI overrides, e.g. to try another build). */
 export const CKPT = process.env.CKPT_CLI ?? fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -163,6 +165,8 @@ export interface Workload {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The program started. */
   cmd: string;
+  /** The inherited pipe asked for with `start(..., { extraFd })`. */
+  extra?: InheritedPipe;
 }
 
 export interface Background {
@@ -179,6 +183,9 @@ export class Lab {
   /** PIDs to kill at the end, with the program they must be running to be ours. */
   private readonly owned = new Map<number, string | undefined>();
   private readonly children = new Set<ChildProcess>();
+  /** Roots of process trees whose every member is killed at the end. */
+  private readonly trees = new Map<number, string | undefined>();
+  private readonly pipes = new Set<InheritedPipe>();
 
   private constructor(readonly name: string) {
     this.dir = mkdtempSync(join(tmpdir(), `ckpt-live-${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)}-`));
@@ -200,19 +207,30 @@ export class Lab {
    * Start a workload with stdin /dev/null and stdout+stderr into `log` (a
    * file in the lab), and no other open descriptor (see workloads/launch.c).
    */
-  async start(cmd: string, args: string[] = [], opts: { log?: string; append?: boolean; env?: Record<string, string>; cwd?: string } = {}): Promise<Workload> {
+  async start(cmd: string, args: string[] = [], opts: { log?: string; append?: boolean; env?: Record<string, string>; cwd?: string; extraFd?: number } = {}): Promise<Workload> {
     const launcher = await compile('launch');
     const log = opts.log ?? this.path('out.log');
     const fd = openSync(log, opts.append ? 'a' : 'w');
     let child: ChildProcess;
+    let extra: InheritedPipe | undefined;
     try {
-      child = spawn(launcher, [cmd, ...args], {
+      // With extraFd: the write end of a pipe whose read end the test keeps is
+      // the workload's descriptor extraFd, as a CI runner leaves one.
+      extra = opts.extraFd === undefined ? undefined : new InheritedPipe(opts.extraFd);
+      if (extra) this.pipes.add(extra);
+      const stdio: ('ignore' | number)[] = ['ignore', fd, fd];
+      if (extra) {
+        while (stdio.length < extra.fd) stdio.push('ignore');
+        stdio.push(extra.writeFd);
+      }
+      child = spawn(launcher, [...(extra ? ['--keep-fd', String(extra.fd)] : []), cmd, ...args], {
         cwd: opts.cwd ?? this.dir,
-        stdio: ['ignore', fd, fd],
+        stdio,
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C', STOP_FILE: this.stopFile, ...opts.env },
       });
     } finally {
       closeSync(fd);
+      extra?.closeWriteEnd();
     }
     const pid = child.pid;
     if (pid === undefined) throw new Error(`cannot start ${cmd}`);
@@ -224,7 +242,41 @@ export class Lab {
     this.own(pid, cmd);
     // The launcher execs the workload at once; wait until it has.
     await until(`${cmd} to start`, () => exeOf(pid) !== launcher);
-    return { pid, child, log, exited, cmd };
+    return { pid, child, log, exited, cmd, extra };
+  }
+
+  /**
+   * Kill the whole tree under `root` when the test ends (and, from now, each
+   * process in it by PID even if it is orphaned meanwhile). Call it again
+   * after a restore to take in the restored processes.
+   */
+  ownTree(root: number, exe?: string): void {
+    if (!this.trees.has(root)) this.trees.set(root, exe ?? exeOf(root));
+    this.own(root, exe ?? exeOf(root));
+    for (const p of treeOf(root)) this.own(p.pid, exeOf(p.pid));
+  }
+
+  /**
+   * Run `fn` while the machine is busy: one CPU-bound shell loop per CPU,
+   * killed (and waited for) afterwards, whatever `fn` does.
+   */
+  async busy<T>(fn: () => Promise<T>): Promise<T> {
+    const hogs: Workload[] = [];
+    try {
+      for (let i = 0; i < availableParallelism(); i++) hogs.push(await this.start('sh', ['-c', 'while :; do :; done'], { log: this.path(`hog${i}.log`) }));
+      await until('the CPU hogs to be running', () => hogs.every((h) => procState(h.pid) === 'R'));
+      return await fn();
+    } finally {
+      for (const h of hogs) try { process.kill(h.pid, 'SIGKILL'); } catch { /* gone */ }
+      for (const h of hogs) { await h.exited; await waitGone(h.pid); }
+    }
+  }
+
+  /** A pipe of the test's own (closed when the test ends), to hand its write end to a program as descriptor `fd`. */
+  pipe(fd: number): InheritedPipe {
+    const p = new InheritedPipe(fd);
+    this.pipes.add(p);
+    return p;
   }
 
   /** Kill `pid` when the test ends (only while it still runs `exe`, to never hit a reused PID). */
@@ -244,9 +296,13 @@ export class Lab {
     return r;
   }
 
-  /** Start ckpt without waiting (e.g. a foreground `restore` that lasts as long as the program). */
-  ckptBackground(args: string[]): Background {
-    const child = spawn(process.execPath, [CKPT, ...args], { cwd: this.dir, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * Start ckpt without waiting (e.g. a foreground `restore` that lasts as long
+   * as the program). `fds`: descriptors of the test that ckpt inherits as its
+   * 3, 4, ...
+   */
+  ckptBackground(args: string[], opts: { fds?: number[] } = {}): Background {
+    const child = spawn(process.execPath, [CKPT, ...args], { cwd: this.dir, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe', ...(opts.fds ?? [])] });
     this.children.add(child);
     let stdout = '';
     let stderr = '';
@@ -337,6 +393,12 @@ export class Lab {
   }
 
   async cleanup(): Promise<void> {
+    for (const [root, exe] of this.trees) {
+      const now = exeOf(root);
+      if (!isAlive(root) || (exe && now && !sameProgram(exe, now))) continue;
+      for (const pid of freezeTree(root)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    for (const p of this.pipes) p.close();
     for (const [pid, exe] of this.owned) {
       if (!isAlive(pid)) continue;
       const now = exeOf(pid);
@@ -409,3 +471,121 @@ export function assertCounter(path: string, min: number): number[] {
 }
 
 
+
+// ---------------------------------------------------------------------------
+// Process trees, from /proc.
+
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  comm: string;
+  /** State letter: R, S, D, Z, T, t, ... */
+  state: string;
+}
+
+/** Fields of /proc/PID/stat, or undefined when there is no such process. */
+export function procStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try { text = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return undefined; }
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  const f = text.slice(close + 2).split(' ');
+  return { pid, comm: text.slice(open + 1, close), state: f[0], ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]) };
+}
+
+/** Every process on the machine (thread-group leaders), from /proc. */
+export function allProcesses(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const s = procStat(Number(e));
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+/** `root` and all its descendants (zombies included), parents before children; empty when root is gone. */
+export function treeOf(root: number): ProcStat[] {
+  const all = allProcesses();
+  const top = all.find((p) => p.pid === root);
+  if (!top) return [];
+  const kids = new Map<number, ProcStat[]>();
+  for (const p of all) {
+    if (p.pid === root) continue;
+    const l = kids.get(p.ppid);
+    if (l) l.push(p); else kids.set(p.ppid, [p]);
+  }
+  const out = [top];
+  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i].pid) ?? []).sort((a, b) => a.pid - b.pid));
+  return out;
+}
+
+/**
+ * SIGSTOP every process of the tree, again and again until no new one
+ * appears (a stopped process forks no more); returns every PID seen. The
+ * caller then kills them: no member escapes by forking meanwhile.
+ */
+export function freezeTree(root: number): number[] {
+  const seen = new Set<number>();
+  for (let round = 0; round < 50; round++) {
+    let grew = false;
+    for (const p of treeOf(root)) {
+      if (seen.has(p.pid)) continue;
+      seen.add(p.pid);
+      grew = true;
+      if (p.state !== 'Z') try { process.kill(p.pid, 'SIGSTOP'); } catch { /* gone */ }
+    }
+    if (!grew) break;
+  }
+  return [...seen];
+}
+
+// ---------------------------------------------------------------------------
+// An anonymous pipe of the test's own, handed to a workload.
+
+const libc = koffi.load('libc.so.6');
+const pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)');
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * A real pipe (not the socketpair Node makes for `stdio: 'pipe'`): its write
+ * end becomes descriptor `fd` of a workload, its read end stays in the test,
+ * which collects everything written (`text()`). Both ends are close-on-exec
+ * on the test's side, so no other program inherits them.
+ */
+export class InheritedPipe {
+  readonly writeFd: number;
+  readonly readFd: number;
+  private writeOpen = true;
+  private readonly sock: net.Socket;
+  private readonly chunks: Buffer[] = [];
+  /** Set once the read end saw end-of-file (no writer left). */
+  eof = false;
+
+  constructor(readonly fd: number) {
+    const fds = [0, 0];
+    if (pipe2(fds, O_CLOEXEC) !== 0) throw new Error(`pipe2 failed: errno ${koffi.errno()}`);
+    [this.readFd, this.writeFd] = fds;
+    this.sock = new net.Socket({ fd: this.readFd, readable: true, writable: false });
+    this.sock.on('data', (d: Buffer) => this.chunks.push(d));
+    this.sock.on('end', () => { this.eof = true; });
+    this.sock.on('error', () => { /* closed under us at cleanup */ });
+  }
+
+  /** What the workload wrote so far. */
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+
+  /** The test's copy of the write end (the workload has its own). */
+  closeWriteEnd(): void {
+    if (this.writeOpen) { this.writeOpen = false; closeSync(this.writeFd); }
+  }
+
+  close(): void {
+    this.closeWriteEnd();
+    this.sock.destroy();
+  }
+}
