@@ -54,7 +54,14 @@ export function listTree(root: number): { live: number[]; zombies: number[] } {
 
 export function fdFacts(pid: number, tree?: FdFacts[]): FdFacts[] {
   const out: FdFacts[] = [];
-  for (const name of readdirSync(`/proc/${pid}/fd`)) {
+  let names: string[] = [];
+  try {
+    names = readdirSync(`/proc/${pid}/fd`);
+  } catch (e) {
+    // A child that exited since it was listed has no fds; the freeze finds it a zombie or gone.
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+  }
+  for (const name of names) {
     const fd = Number(name);
     try {
       const link = readlinkSync(`/proc/${pid}/fd/${fd}`);

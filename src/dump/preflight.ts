@@ -97,7 +97,14 @@ function build(root: number, opts: PreflightOptions): Preflight {
   const plans = planTreeFds(listed.live);
   const problems: string[] = [];
   const shmem: ShmemSeen = new Map();
-  const processes = listed.live.map((pid) => processReport(pid, root, plans.get(pid)!, opts, problems, shmem));
+  const processes: ProcessPreflight[] = [];
+  for (const pid of listed.live) {
+    try {
+      processes.push(processReport(pid, root, plans.get(pid)!, opts, problems, shmem));
+    } catch (e) {
+      if (pid === root || existsSync(`/proc/${pid}/stat`)) throw e; // (a child that just exited is simply not there)
+    }
+  }
   try {
     planTree([...listed.live, ...listed.zombies].map(nodeOf));
   } catch (e) {

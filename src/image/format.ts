@@ -63,7 +63,13 @@ export const Vma = v.object({
    * The first process of the tree mapping it holds the pages; the others map
    * the same object again and save no pages of their own.
    */
-  shmem: v.optional(v.object({ ino: uint, pgoff: uint })),
+  shmem: v.optional(v.object({ ino: uint, pgoff: uint, dev: v.optional(v.string()) })),
+  /**
+   * A shared mapping of a deleted file (2.0; POSIX semaphores and shm_open
+   * memory unlinked at once): the file, recreated by the first process that
+   * maps it and unlinked again; its pages are the mapping's runs.
+   */
+  deletedFile: v.optional(v.object({ path: v.string(), size: uint, mode: uint, uid: uint, gid: uint })),
   /** VmFlags set by madvise/mlock (2.0): rr sr dc mg hg nh dd wf lo (kinds/memory-advice.ts). */
   advice: v.optional(v.array(v.picklist(['rr', 'sr', 'dc', 'mg', 'hg', 'nh', 'dd', 'wf', 'lo']))),
   runs: v.array(PageRun),

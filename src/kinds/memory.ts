@@ -2,7 +2,8 @@
 // only pages that exist (present or swapped) and that no file holds: all of
 // anonymous memory, and the copied-on-write pages of private file mappings.
 // Clean file pages and shared file mappings are references checked on restore.
-import { statSync } from 'node:fs';
+import { statSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseMaps, type MapEntry } from '../proc/maps.js';
 import { savedRuns, openPagemap, closePagemap } from '../proc/pagemap.js';
@@ -29,16 +30,16 @@ function prot(m: MapEntry): string {
 }
 
 /** Shared anonymous memory already planned in another process of the tree, by shmem inode. */
-export type ShmemSeen = Map<number, ShmemPiece[]>;
+export type ShmemSeen = Map<string, ShmemPiece[]>;
 interface ShmemPiece { pid: number; start: number; pgoff: number; pages: number }
 
 /** The piece, mapped by another process, that holds pages [pgoff, pgoff+pages) of the object. */
-function holder(seen: ShmemSeen, ino: number, pid: number, pgoff: number, pages: number): { piece?: ShmemPiece; other: boolean } {
+function holder(seen: ShmemSeen, ino: string, pid: number, pgoff: number, pages: number): { piece?: ShmemPiece; other: boolean } {
   const pieces = seen.get(ino) ?? [];
   const piece = pieces.find((x) => x.pid !== pid && x.pgoff <= pgoff && pgoff + pages <= x.pgoff + x.pages);
   return { piece, other: pieces.some((x) => x.pid !== pid) };
 }
-const remember = (seen: ShmemSeen, ino: number, piece: ShmemPiece) => seen.set(ino, [...(seen.get(ino) ?? []), piece]);
+const remember = (seen: ShmemSeen, ino: string, piece: ShmemPiece) => seen.set(ino, [...(seen.get(ino) ?? []), piece]);
 
 /** Decide, mapping by mapping, what the image will hold. */
 export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen = new Map()): VmaPlan[] {
@@ -53,25 +54,39 @@ export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen
       const base = { start: m.start, end: m.end, prot: prot(m), shared: m.shared, name: m.path, growsDown: m.start <= startStack && startStack < m.end && m.path === '[stack]', ...(adv ? { advice: adv } : {}) };
       if (SPECIAL.has(m.path)) {
         out.push({ ...base, backing: 'special', runs: [] });
-      } else if (m.shared && m.deleted && m.path === '/dev/zero') {
-        // MAP_SHARED|MAP_ANONYMOUS: one shmem object, maybe mapped by several processes of the tree.
+      } else if (m.shared && m.deleted) {
+        // One shared object (MAP_SHARED|MAP_ANONYMOUS memory, or a deleted file such as a POSIX
+        // semaphore), maybe mapped by several processes of the tree: the first holds the pages.
+        const anon = m.path === '/dev/zero';
+        const key = `${m.dev}:${m.inode}`;
         const pgoff = m.offset / 4096;
         const pages = (m.end - m.start) / 4096;
-        const h = holder(shmemSeen, m.inode, pid, pgoff, pages);
+        const shmem = { ino: m.inode, pgoff, dev: m.dev };
+        const h = holder(shmemSeen, key, pid, pgoff, pages);
         if (h.piece) {
-          out.push({ ...base, name: '', backing: 'anon', shmem: { ino: m.inode, pgoff }, runs: [] });
+          out.push({ ...base, name: anon ? '' : `${m.path} (deleted)`, backing: 'anon', shmem, runs: [] });
+          continue;
+        }
+        if (h.other) {
+          throw new CkptError('KIND_UNSUPPORTED', `shared memory at 0x${m.start.toString(16)} of process ${pid} is mapped differently by another process of the tree (not supported yet)`, { pid });
+        }
+        remember(shmemSeen, key, { pid, start: m.start, pgoff, pages });
+        if (anon) {
+          out.push({ ...base, name: '', backing: 'anon', shmem, runs: savedRuns(pm, m.start, m.end, false) });
         } else {
-          if (h.other) {
-            throw new CkptError('KIND_UNSUPPORTED', `shared memory at 0x${m.start.toString(16)} of process ${pid} is mapped differently by another process of the tree (not supported yet)`, { pid });
-          }
-          remember(shmemSeen, m.inode, { pid, start: m.start, pgoff, pages });
-          out.push({ ...base, name: '', backing: 'anon', shmem: { ino: m.inode, pgoff }, runs: savedRuns(pm, m.start, m.end, false) });
+          // Every page of the file inside the mapping: nothing else holds them.
+          const st = statSync(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
+          const fileEnd = Math.min(m.end, m.start + Math.max(0, Math.ceil((st.size - m.offset) / 4096)) * 4096);
+          const runs = fileEnd > m.start ? [{ start: m.start, end: fileEnd, notExclusive: [{ start: m.start, end: fileEnd }] }] : [];
+          out.push({
+            ...base, name: `${m.path} (deleted)`, backing: 'anon', shmem, runs,
+            deletedFile: { path: m.path, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid },
+          });
         }
       } else if (m.inode === 0) {
         // Private anonymous memory ([heap], [stack], malloc arenas).
         out.push({ ...base, name: m.path, backing: 'anon', runs: savedRuns(pm, m.start, m.end, false) });
       } else if (m.deleted) {
-        if (m.shared) throw new CkptError('KIND_UNSUPPORTED', `shared mapping of deleted file ${m.path} at 0x${m.start.toString(16)} (not supported yet)`, { pid, path: m.path });
         // A private mapping of a deleted file: no file to refer to, so keep every page that exists.
         const st = statSync(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
         const fileEnd = Math.min(m.end, m.start + Math.ceil(Math.max(0, st.size - m.offset) / 4096) * 4096);
@@ -169,7 +184,8 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
       const len = v.end - v.start;
       const p = protBits(v.prot) | (v.runs.length ? PROT.WRITE : 0);
       let got: number;
-      const made = v.shmem ? holder(shmemMade, v.shmem.ino, t.pid, v.shmem.pgoff, len / 4096).piece : undefined;
+      const key = v.shmem ? `${v.shmem.dev ?? ''}:${v.shmem.ino}` : '';
+      const made = v.shmem ? holder(shmemMade, key, t.pid, v.shmem.pgoff, len / 4096).piece : undefined;
       if (v.shmem && made) {
         // The same shared memory as another process of the tree: map that object again.
         scratch.reset();
@@ -180,6 +196,9 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
         } finally {
           t.syscall(SYS.close, fd);
         }
+      } else if (v.deletedFile && v.shmem) {
+        got = mapDeletedFile(t, scratch, v, p);
+        remember(shmemMade, key, { pid: t.pid, start: v.start, pgoff: v.shmem.pgoff, pages: len / 4096 });
       } else if (v.backing === 'file' && v.file) {
         const mode = v.shared && v.prot[1] === 'w' ? O.RDWR : O.RDONLY;
         const key = `${mode}:${v.file.path}`;
@@ -193,7 +212,7 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
       } else {
         const flags = (v.shared ? MAP.SHARED : MAP.PRIVATE) | MAP.ANONYMOUS | MAP.FIXED | (v.growsDown ? MAP.GROWSDOWN : 0);
         got = t.call('mmap', SYS.mmap, v.start, len, p, flags, -1, 0);
-        if (v.shmem) remember(shmemMade, v.shmem.ino, { pid: t.pid, start: v.start, pgoff: v.shmem.pgoff, pages: len / 4096 });
+        if (v.shmem) remember(shmemMade, key, { pid: t.pid, start: v.start, pgoff: v.shmem.pgoff, pages: len / 4096 });
       }
       if (got !== v.start) throw new Error(`mapping at 0x${v.start.toString(16)} landed at 0x${got.toString(16)}`);
     }
@@ -206,6 +225,27 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
     if (v.backing !== 'special' && v.runs.length && !(want & PROT.WRITE)) t.call('mprotect', SYS.mprotect, v.start, v.end - v.start, want);
   }
   restoreAdvice(t, vmas);
+}
+
+/**
+ * The first mapping of a deleted file that processes share: the file is made
+ * again (at its path when free, else beside it), sized, mapped, and unlinked
+ * at once; its pages come from the image like anonymous memory's.
+ */
+function mapDeletedFile(t: Tracee, scratch: Scratch, v: Vma, prot: number): number {
+  const d = v.deletedFile!;
+  const path = existsSync(d.path) ? `${d.path}.ckpt-ghost-${randomBytes(4).toString('hex')}` : d.path;
+  scratch.reset();
+  const fd = t.call(`create ${path}`, SYS.openat, AT_FDCWD, scratch.str(path), O.RDWR | O.CREAT | O.EXCL | O.CLOEXEC, 0o600);
+  try {
+    t.call('unlink', SYS.unlinkat, AT_FDCWD, scratch.str(path), 0);
+    t.call('ftruncate', SYS.ftruncate, fd, d.size);
+    t.call('fchown', SYS.fchown, fd, d.uid, d.gid);
+    t.call('fchmod', SYS.fchmod, fd, d.mode);
+    return t.call(`mmap ${d.path} (deleted)`, SYS.mmap, v.start, v.end - v.start, prot, MAP.SHARED | MAP.FIXED, fd, v.shmem!.pgoff * 4096);
+  } finally {
+    t.syscall(SYS.close, fd);
+  }
 }
 
 const IOV_MAX = 1024;

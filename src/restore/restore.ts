@@ -100,6 +100,9 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
       }
       phase('verification wait');
       for (const b of builds) b.finish();
+      // ckpt's own copies of shared objects go before anything runs: a pipe
+      // whose other end was outside must have no reader (or writer) left.
+      closeHeld(held);
       for (const b of builds) b.resume(opts.supervise ?? false);
       phase('resume');
     } catch (e) {
@@ -115,9 +118,13 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
       zombies: meta.zombies.map((z) => z.pid), notices, ms: performance.now() - t0,
     };
   } finally {
-    for (const fd of held) try { close(fd); } catch { /* already closed */ }
+    closeHeld(held);
     image.close();
   }
+}
+
+function closeHeld(held: number[]): void {
+  for (const fd of held.splice(0)) try { close(fd); } catch { /* already closed */ }
 }
 
 function requireFree(pid: number): void {
