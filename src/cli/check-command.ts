@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { preflight, type Preflight, type ProcessPreflight, type MemoryReport } from '../dump/preflight.js';
 import { CkptError, EXIT_CODES } from '../errors.js';
-import { bytes, hex } from './format.js';
+import { bytes, hex } from '../format.js';
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : one.endsWith('s') ? 'es' : 's'}`;
 const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`;

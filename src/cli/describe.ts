@@ -5,7 +5,7 @@ import { processesOf, type ProcessImage } from '../image/format.js';
 import { reg, sreg, REG_NAMES } from '../sys/regs.js';
 import { kindByTag } from '../kinds/index.js';
 import { describeAction } from '../kinds/signals.js';
-import { bytes, hex } from './format.js';
+import { bytes, hex } from '../format.js';
 
 const RLIMIT_NAMES = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];
 

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { Leave } from '../dump/dump.js';
 import { dumpAnyProcess } from '../run/route-dump.js';
 import { CkptError } from '../errors.js';
-import { bytes, ms } from './format.js';
+import { bytes, ms } from '../format.js';
 
 export function dumpCommand(): Command {
   return new Command('dump')

@@ -3,7 +3,7 @@ import { ImageReader } from '../image/reader.js';
 import { describeImage, imageSummary } from './describe.js';
 import { exportCore } from '../image/export-core.js';
 import { CkptError } from '../errors.js';
-import { bytes } from './format.js';
+import { bytes } from '../format.js';
 
 export function infoCommand(): Command {
   return new Command('info')

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import * as v from 'valibot';
 import { restore } from '../restore/restore.js';
-import { ms } from './format.js';
+import { ms } from '../format.js';
 import { Supervisor } from '../run/supervisor.js';
 import { superviseUntilDone, checkpointForeground } from './run-command.js';
 import { TerminalRelay, parseKey, DEFAULT_KEY } from '../run/terminal.js';

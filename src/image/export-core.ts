@@ -7,7 +7,7 @@ import { CkptError } from '../errors.js';
 import { ImageWriter } from './writer.js';
 import { processesOf } from './format.js';
 import { coreNotes } from './core-notes.js';
-import { loadCount, loadHeaders } from '../kinds/memory.js';
+import { loadCount, loadHeaders } from './load-headers.js';
 import type { ImageReader } from './reader.js';
 
 export function exportCore(img: ImageReader, pid: number, output: string): { path: string; size: number } {

@@ -10,7 +10,6 @@ import { savedRuns, openPagemap, closePagemap } from '../proc/pagemap.js';
 import { CkptError } from '../errors.js';
 import { identityOf, requireUnchanged, currentIdentity } from './file-identity.js';
 import { MAP, PROT, SYS, O, AT_FDCWD } from '../sys/index.js';
-import { PF_R, PF_W, PF_X, PT_LOAD, type Phdr } from '../image/elf.js';
 import type { ImageWriter } from '../image/writer.js';
 import { writeRunSharing, type CowSource } from './memory-cow.js';
 import { adviceOf, restoreAdvice } from './memory-advice.js';
@@ -124,26 +123,6 @@ export function writeMemory(pid: number, plan: VmaPlan[], writer: ImageWriter, p
     ...v,
     runs: v.runs.flatMap((r) => (cow && !v.shared ? writeRunSharing(pid, cow, r, (a, b) => write(a, b, r.notExclusive)) : [write(r.start, r.end, r.notExclusive)])),
   }));
-}
-
-/** How many PT_LOAD headers `loadHeaders` will produce. */
-export function loadCount(plan: VmaPlan[]): number {
-  return plan.reduce((n, v) => n + Math.max(1, v.runs.length), 0);
-}
-
-/**
- * PT_LOAD headers so that gdb and readelf see the saved memory. A mapping with
- * no saved pages gets p_filesz 0 and, as in kernel cores, a non-zero offset:
- * gdb misreads offset 0 as a second copy of the notes.
- */
-export function loadHeaders(vmas: Vma[], dataStart: number): Phdr[] {
-  const out: Phdr[] = [];
-  for (const v of vmas) {
-    const flags = (v.prot[0] === 'r' ? PF_R : 0) | (v.prot[1] === 'w' ? PF_W : 0) | (v.prot[2] === 'x' ? PF_X : 0);
-    if (v.runs.length === 0) out.push({ type: PT_LOAD, flags, offset: dataStart, vaddr: v.start, filesz: 0, memsz: v.end - v.start, align: 4096 });
-    for (const r of v.runs) out.push({ type: PT_LOAD, flags, offset: r.offset, vaddr: r.start, filesz: r.end - r.start, memsz: r.end - r.start, align: 4096 });
-  }
-  return out;
 }
 
 /** Restore preflight: every mapped file is still the file that was mapped. */

@@ -10,7 +10,7 @@ import { ptrace, spawn, tryWait, getpid, PTRACE_O, PTRACE_EVENT, SIG, O, __WALL 
 import { SIGCKPT, SIGCKPTEXIT, requestDir } from '../signals.js';
 import { expandTemplate } from './template.js';
 import { hasHooks, requestHooks, requestPending } from './hooks.js';
-import { bytes, ms } from '../cli/format.js';
+import { bytes, ms } from '../format.js';
 
 export const TRACE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.TRACEEXEC;
 const STOP_SIGNALS = new Set<number>([SIG.STOP, SIG.TSTP, SIG.TTIN, SIG.TTOU]);

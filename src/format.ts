@@ -1,3 +1,4 @@
+// How ckpt writes sizes, durations and addresses for people.
 export function bytes(n: number): string {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
