@@ -98,7 +98,8 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
       return collectProcess(fp, fp.pid !== pid && pids.includes(ppid) ? ppid : undefined);
     });
     const shmem: ShmemSeen = new Map();
-    const memPlans = collected.map((c) => planMemory(c.pid, c.process.mm.startStack, shmem));
+    const openFiles = new Set([...plans.values()].flat().map((p) => `${p.facts.stat.dev}:${p.facts.stat.ino}`));
+    const memPlans = collected.map((c) => planMemory(c.pid, c.process.mm.startStack, shmem, openFiles));
     phase('plan memory');
     const total = memPlans.flat().reduce((n, v) => n + v.runs.reduce((m, x) => m + x.end - x.start, 0), 0);
     writer = new ImageWriter(path);

@@ -98,9 +98,10 @@ function build(root: number, opts: PreflightOptions): Preflight {
   const problems: string[] = [];
   const shmem: ShmemSeen = new Map();
   const processes: ProcessPreflight[] = [];
+  const openFiles = new Set([...plans.values()].flat().map((p) => `${p.facts.stat.dev}:${p.facts.stat.ino}`));
   for (const pid of listed.live) {
     try {
-      processes.push(processReport(pid, root, plans.get(pid)!, opts, problems, shmem));
+      processes.push(processReport(pid, root, plans.get(pid)!, opts, problems, shmem, openFiles));
     } catch (e) {
       if (pid === root || existsSync(`/proc/${pid}/stat`)) throw e; // (a child that just exited is simply not there)
     }
@@ -116,7 +117,7 @@ function build(root: number, opts: PreflightOptions): Preflight {
   return { ...processes[0], checkpointable: problems.length === 0, blockers: problems, processes, zombies, treeMemoryBytes };
 }
 
-function processReport(pid: number, root: number, plans: FdPlan[], opts: PreflightOptions, problems: string[], shmem: ShmemSeen): ProcessPreflight {
+function processReport(pid: number, root: number, plans: FdPlan[], opts: PreflightOptions, problems: string[], shmem: ShmemSeen, openFiles: Set<string>): ProcessPreflight {
   const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   const threads = threadsOf(pid).map((tid) => threadReport(pid, tid)).filter((t): t is ThreadReport => t !== undefined);
   const mine = blockers(pid, plans, root);
@@ -132,7 +133,7 @@ function processReport(pid: number, root: number, plans: FdPlan[], opts: Preflig
   problems.push(...mine);
   let memory: MemoryReport[];
   try {
-    memory = planMemory(pid, stat.startStack, shmem).map(memoryReport);
+    memory = planMemory(pid, stat.startStack, shmem, openFiles).map(memoryReport);
   } catch (e) {
     if (!(e instanceof CkptError) || e.code !== 'KIND_UNSUPPORTED') throw e;
     problems.push(e.message);

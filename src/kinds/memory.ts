@@ -41,7 +41,7 @@ function holder(seen: ShmemSeen, ino: string, pid: number, pgoff: number, pages:
 const remember = (seen: ShmemSeen, ino: string, piece: ShmemPiece) => seen.set(ino, [...(seen.get(ino) ?? []), piece]);
 
 /** Decide, mapping by mapping, what the image will hold. */
-export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen = new Map()): VmaPlan[] {
+export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen = new Map(), openFiles: Set<string> = new Set()): VmaPlan[] {
   const maps = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
   const advice = adviceOf(pid);
   const pm = openPagemap(pid);
@@ -57,6 +57,7 @@ export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen
         // One shared object (MAP_SHARED|MAP_ANONYMOUS memory, or a deleted file such as a POSIX
         // semaphore), maybe mapped by several processes of the tree: the first holds the pages.
         const anon = m.path === '/dev/zero';
+        if (!anon) refuseSpecialShared(pid, m);
         const key = `${m.dev}:${m.inode}`;
         const pgoff = m.offset / 4096;
         const pages = (m.end - m.start) / 4096;
@@ -75,6 +76,10 @@ export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen
         } else {
           // Every page of the file inside the mapping: nothing else holds them.
           const st = statSync(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
+          if (openFiles.has(`${st.dev}:${st.ino}`)) {
+            // Recreated twice (as a mapping and as an open fd) they would be two files: refused rather than split.
+            throw new CkptError('KIND_UNSUPPORTED', `deleted file ${m.path}, mapped shared at 0x${m.start.toString(16)} of process ${pid}, is also open as an fd (not supported yet)`, { pid, path: m.path });
+          }
           const fileEnd = Math.min(m.end, m.start + Math.max(0, Math.ceil((st.size - m.offset) / 4096)) * 4096);
           const runs = fileEnd > m.start ? [{ start: m.start, end: fileEnd, notExclusive: [{ start: m.start, end: fileEnd }] }] : [];
           out.push({
@@ -106,6 +111,15 @@ export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen
   } finally {
     closePagemap(pm);
   }
+}
+
+/** Shared mappings of kernel objects that only look like deleted files. */
+function refuseSpecialShared(pid: number, m: MapEntry): void {
+  const at = `at 0x${m.start.toString(16)} of process ${pid}`;
+  if (m.path === '/[aio]') throw new CkptError('KIND_UNSUPPORTED', `an AIO ring (io_setup) ${at} (not supported yet)`, { pid });
+  if (m.path.startsWith('/SYSV')) throw new CkptError('KIND_UNSUPPORTED', `System V shared memory ${m.path} ${at} (not supported yet)`, { pid });
+  if (m.path.startsWith('/memfd:')) throw new CkptError('KIND_UNSUPPORTED', `a shared mapping of memfd ${m.path.slice(1)} ${at} (not supported yet)`, { pid });
+  if (!m.path.startsWith('/')) throw new CkptError('KIND_UNSUPPORTED', `a shared mapping of ${m.path} ${at} (not supported yet)`, { pid });
 }
 
 /**
