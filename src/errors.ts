@@ -12,6 +12,7 @@ export const EXIT_CODES = {
   FILE_CHANGED: 10,
   PID_TAKEN: 11,
   IO: 12,
+  NOT_EXACT: 13,
   INTERNAL: 70,
 } as const;
 export type ErrorCode = keyof typeof EXIT_CODES;

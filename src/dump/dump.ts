@@ -16,6 +16,7 @@ import { loadCount, loadHeaders } from '../image/load-headers.js';
 import { nodeOf, planTree, zombieRecord } from '../kinds/process-tree.js';
 import { validateTarget, planTreeFds, blockers, listTree } from './inspect.js';
 import { collectProcess } from './collect-process.js';
+import { fingerprintOf } from '../kinds/fingerprint.js';
 import { dumpTreeFds } from './fd-table.js';
 import { VERSION } from '../version.js';
 import { phase } from '../timing.js';
@@ -97,6 +98,12 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
       const ppid = nodes.find((n) => n.pid === fp.pid)!.ppid;
       return collectProcess(fp, fp.pid !== pid && pids.includes(ppid) ? ppid : undefined);
     });
+    // The view the restore will be compared with, the freeze's own traces taken out.
+    const prints = tree.processes.map((fp) => {
+      const f = fingerprintOf(fp.pid);
+      for (const th of fp.threads) f[`thread ${th.pid} signal mask`] = fp.maskOf(th.pid).toString(16).padStart(16, '0');
+      return f;
+    });
     const shmem: ShmemSeen = new Map();
     const openFiles = new Set([...plans.values()].flat().map((p) => `${p.facts.stat.dev}:${p.facts.stat.ino}`));
     const memPlans = collected.map((c) => planMemory(c.pid, c.process.mm.startStack, shmem, openFiles));
@@ -120,7 +127,7 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
 
     const frozenMs = performance.now() - frozenAt;
     const images: ProcessImage[] = collected.map((c, i) => ({
-      process: c.process, threads: c.threads, signals: c.signals, timers: c.timers, vmas: vmas[i], files: files.get(c.pid)!,
+      process: c.process, threads: c.threads, signals: c.signals, timers: c.timers, vmas: vmas[i], files: files.get(c.pid)!, fingerprint: prints[i],
     }));
     const meta: Meta = {
       format: { ...FORMAT },

@@ -26,6 +26,7 @@ export function validateTarget(pid: number, tracedByUs = false): void {
   if (stat.flags & PF_KTHREAD) throw new CkptError('PERMISSION', `PID ${pid} (${stat.comm}) is a kernel thread, not a program`, { pid });
   if (stat.state === 'Z' || stat.state === 'X') throw new CkptError('TARGET_GONE', `PID ${pid} (${stat.comm}) has exited (a zombie)`, { pid });
   const status = parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  refuseSeccomp(pid, status.seccomp);
   if (status.tgid !== pid) throw new CkptError('USAGE', `${pid} is a thread of process ${status.tgid}; give the process ID`, { pid });
   if (status.tracerPid !== 0 && !(tracedByUs && status.tracerPid === getpid())) {
     let who = '';
@@ -89,6 +90,17 @@ export function planFds(pid: number): FdPlan[] {
   return planTreeFds([pid]).get(pid)!;
 }
 
+/**
+ * A process under seccomp cannot be checkpointed yet: its filters are not
+ * saved, and a syscall ckpt runs inside it could be refused or kill it (strict
+ * mode allows only read, write, exit and sigreturn). Refused before anything
+ * is done to it.
+ */
+function refuseSeccomp(pid: number, mode: number): void {
+  if (mode === 1) throw new CkptError('KIND_UNSUPPORTED', `process ${pid} runs in seccomp strict mode (not supported yet)`, { pid, hint: 'nothing was done to the process' });
+  if (mode === 2) throw new CkptError('KIND_UNSUPPORTED', `process ${pid} has seccomp filters (not supported yet)`, { pid, hint: 'nothing was done to the process' });
+}
+
 /** Everything that blocks a checkpoint of this process (as a member of its tree). */
 export function blockers(pid: number, fds: FdPlan[], root = pid): string[] {
   const out: string[] = [];
@@ -97,6 +109,8 @@ export function blockers(pid: number, fds: FdPlan[], root = pid): string[] {
     const state = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0);
     const others = readdirSync(`/proc/${pid}/task`).length > 1;
     if (state === 'Z' && others) out.push(`${pid !== root ? `process ${pid}: ` : ''}its main thread has exited while other threads run (not supported)`);
+    const seccomp = Number(/^Seccomp:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    if (seccomp) out.push(`${pid !== root ? `process ${pid}: ` : ''}seccomp ${seccomp === 1 ? 'strict mode' : 'filters'} (not supported yet)`);
   } catch { /* gone: caught later */ }
   for (const f of fds) if (f.reason) out.push(`${pid !== root ? `process ${pid} ` : ''}fd ${f.facts.fd}: ${f.reason}`);
   return out;

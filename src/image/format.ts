@@ -70,6 +70,8 @@ export const Vma = v.object({
    * maps it and unlinked again; its pages are the mapping's runs.
    */
   deletedFile: v.optional(v.object({ path: v.string(), size: uint, mode: uint, uid: uint, gid: uint })),
+  /** A read-only shared file mapping that mprotect may make writable (2.0: VmFlags mw). */
+  mayWrite: v.optional(v.boolean()),
   /** VmFlags set by madvise/mlock (2.0): rr sr dc mg hg nh dd wf lo (kinds/memory-advice.ts). */
   advice: v.optional(v.array(v.picklist(['rr', 'sr', 'dc', 'mg', 'hg', 'nh', 'dd', 'wf', 'lo']))),
   runs: v.array(PageRun),
@@ -152,6 +154,10 @@ export const ProcessState = v.object({
   /** prctl state (2.0): the parent-death signal (0: none), and whether it is a child subreaper. */
   pdeathSig: v.optional(uint, 0),
   childSubreaper: v.optional(v.boolean(), false),
+  /** Capability sets, hex (2.0; absent: root's full sets, as 1.x restored them). */
+  caps: v.optional(v.object({ inh: hex64, prm: hex64, eff: hex64, bnd: hex64, amb: hex64 })),
+  /** prctl(PR_SET_NO_NEW_PRIVS) (2.0). */
+  noNewPrivs: v.optional(v.boolean(), false),
   /** prctl(PR_SET_THP_DISABLE) (2.0). */
   thpDisable: v.optional(v.boolean(), false),
   /** Shares its fd table with its parent (clone with CLONE_FILES; 2.0). */
@@ -167,6 +173,8 @@ const processEntries = {
   timers: v.object({ itimers: v.array(ItimerState), posix: v.array(PosixTimer) }),
   vmas: v.array(Vma),
   files: v.array(FdRecord),
+  /** What /proc showed of the process, compared after restore (2.0; kinds/fingerprint.ts). */
+  fingerprint: v.optional(v.record(v.string(), v.string())),
 };
 export const ProcessImage = v.object(processEntries);
 export type ProcessImage = v.InferOutput<typeof ProcessImage>;

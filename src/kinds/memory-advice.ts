@@ -23,16 +23,22 @@ const ADVICE: Record<string, number> = {
 const LOCKED = 'lo';
 const NR_mlock = 149;
 
-/** Per mapping start: the flags ckpt restores (a subset of VmFlags). */
-export function adviceOf(pid: number): Map<number, string[]> {
+/**
+ * Per mapping start: the flags ckpt restores (a subset of VmFlags), and the
+ * shared mappings that may be made writable (mw: the file was opened for
+ * writing, so a later mprotect(PROT_WRITE) works).
+ */
+export function adviceOf(pid: number): { advice: Map<number, string[]>; mayWrite: Set<number> } {
   const all = parseVmFlags(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
   const out = new Map<number, string[]>();
+  const mayWrite = new Set<number>();
   for (const [start, flags] of all) {
+    if (flags.includes('mw')) mayWrite.add(start);
     // The kernel sets dd and dc itself on its special mappings ([vvar], [vdso]): those come back by themselves.
     const kept = flags.filter((f) => f in ADVICE || f === LOCKED);
     if (kept.length) out.set(start, kept);
   }
-  return out;
+  return { advice: out, mayWrite };
 }
 
 /** Apply the saved advice to every mapping (after its pages are in). */

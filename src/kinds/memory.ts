@@ -43,7 +43,7 @@ const remember = (seen: ShmemSeen, ino: string, piece: ShmemPiece) => seen.set(i
 /** Decide, mapping by mapping, what the image will hold. */
 export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen = new Map(), openFiles: Set<string> = new Set()): VmaPlan[] {
   const maps = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
-  const advice = adviceOf(pid);
+  const { advice, mayWrite } = adviceOf(pid);
   const pm = openPagemap(pid);
   try {
     const out: VmaPlan[] = [];
@@ -103,6 +103,7 @@ export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen
           ...base,
           backing: 'file',
           file: { ...identityOf(m.path, st), offset: m.offset },
+          ...(m.shared && !m.write && mayWrite.has(m.start) ? { mayWrite: true } : {}),
           runs: m.shared ? [] : savedRuns(pm, m.start, m.end, true),
         });
       }
@@ -193,7 +194,8 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
         got = mapDeletedFile(t, scratch, v, p);
         remember(shmemMade, key, { pid: t.pid, start: v.start, pgoff: v.shmem.pgoff, pages: len / 4096 });
       } else if (v.backing === 'file' && v.file) {
-        const mode = v.shared && v.prot[1] === 'w' ? O.RDWR : O.RDONLY;
+        // A shared mapping that may become writable needs the file open for writing, as it was.
+        const mode = v.shared && (v.prot[1] === 'w' || v.mayWrite) ? O.RDWR : O.RDONLY;
         const key = `${mode}:${v.file.path}`;
         let fd = fds.get(key);
         if (fd === undefined) {

@@ -34,7 +34,10 @@ export function dumpProcess(r: Remote, pid: number): OwnState {
   try {
     exe = identityOf(readlinkSync(`/proc/${pid}/exe`), statSync(`/proc/${pid}/exe`, { bigint: true }));
   } catch { /* no executable (rare) */ }
+  const hex = (b: bigint) => b.toString(16);
   return {
+    caps: { inh: hex(status.capInh), prm: hex(status.capPrm), eff: hex(status.capEff), bnd: hex(status.capBnd), amb: hex(status.capAmb) },
+    noNewPrivs: status.noNewPrivs === 1,
     pid,
     ppid: status.ppid,
     comm: status.name,
@@ -117,14 +120,54 @@ export function restoreAttributes(r: Remote, p: ProcessState, isRoot = false): s
   return notices;
 }
 
+const CAP_LAST = 40; // CAP_CHECKPOINT_RESTORE; /proc/sys/kernel/cap_last_cap says more on newer kernels
+const PR_CAPBSET_DROP = 24;
+const PR_SET_KEEPCAPS = 8;
+const PR_SET_NO_NEW_PRIVS = 38;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_RAISE = 2;
+const NR_capset = 126;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
 /**
  * Credentials come last: everything privileged is done by then. The
- * syscalls change the calling thread only, so every thread makes them.
+ * syscalls change the calling thread only, so every thread makes them:
+ * the bounding set shrunk (while ckpt's root still may), uids and gids kept
+ * across with keepcaps, then the three capability sets, the ambient ones,
+ * and no_new_privs last.
  */
 export function restoreCredentials(r: Remote, p: ProcessState): void {
+  const caps = p.caps;
+  if (caps) {
+    const bnd = BigInt('0x' + caps.bnd);
+    for (let c = 0; c <= lastCap(); c++) if (!((bnd >> BigInt(c)) & 1n)) r.t.call(`prctl(PR_CAPBSET_DROP, ${c})`, SYS.prctl, PR_CAPBSET_DROP, c, 0, 0, 0);
+    r.t.call('prctl(PR_SET_KEEPCAPS)', SYS.prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0);
+  }
   const groups = Buffer.alloc(4 * Math.max(1, p.groups.length));
   p.groups.forEach((g, i) => groups.writeUInt32LE(g, i * 4));
   r.t.call('setgroups', SYS.setgroups, p.groups.length, r.s.put(groups));
   r.t.call('setresgid', SYS.setresgid, p.gid[0], p.gid[1], p.gid[2]);
   r.t.call('setresuid', SYS.setresuid, p.uid[0], p.uid[1], p.uid[2]);
+  if (caps) {
+    r.t.call('prctl(PR_SET_KEEPCAPS, 0)', SYS.prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+    const data = Buffer.alloc(24); // two {effective, permitted, inheritable} u32 triples: low 32 bits, then high
+    const set = (hex: string, at: number) => {
+      const v = BigInt('0x' + hex);
+      data.writeUInt32LE(Number(v & 0xffffffffn), at);
+      data.writeUInt32LE(Number(v >> 32n), at + 12);
+    };
+    set(caps.eff, 0);
+    set(caps.prm, 4);
+    set(caps.inh, 8);
+    r.t.call('capset', NR_capset, r.s.put(head), r.s.put(data));
+    const amb = BigInt('0x' + caps.amb);
+    for (let c = 0; c <= lastCap(); c++) if ((amb >> BigInt(c)) & 1n) r.t.call(`prctl(PR_CAP_AMBIENT_RAISE, ${c})`, SYS.prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+  }
+  if (p.noNewPrivs) r.t.call('prctl(PR_SET_NO_NEW_PRIVS)', SYS.prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+function lastCap(): number {
+  try { return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim()); } catch { return CAP_LAST; }
 }

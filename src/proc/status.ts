@@ -16,6 +16,10 @@ export interface Status {
   sigIgn: bigint;
   sigCgt: bigint;
   capEff: bigint;
+  capInh: bigint;
+  capPrm: bigint;
+  capBnd: bigint;
+  capAmb: bigint;
   noNewPrivs: number;
   seccomp: number;
 }
@@ -54,6 +58,10 @@ export function parseStatus(text: string): Status {
     sigIgn: hex('SigIgn'),
     sigCgt: hex('SigCgt'),
     capEff: hex('CapEff'),
+    capInh: hex('CapInh'),
+    capPrm: hex('CapPrm'),
+    capBnd: hex('CapBnd'),
+    capAmb: hex('CapAmb'),
     noNewPrivs: Number(kv.get('NoNewPrivs') ?? 0),
     seccomp: Number(kv.get('Seccomp') ?? 0),
   };

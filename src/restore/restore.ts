@@ -21,6 +21,7 @@ import { planTree, forkWithPid, becomeZombie, OUTSIDE, type TreeNode } from '../
 import { createWithPid, pidTaken, INHERITED_BASE } from './stub.js';
 import { ProcessBuild, checkFiles, TRAMPOLINE_SIZE, ALL_SIGNALS, type TreeContext } from './build-process.js';
 import { parsePlugs } from './plugs.js';
+import { fingerprintOf, differences } from '../kinds/fingerprint.js';
 import { TIOC } from '../sys/pty.js';
 
 export interface RestoreOptions {
@@ -100,6 +101,8 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
       }
       phase('verification wait');
       for (const b of builds) b.finish();
+      selfCheck(builds, meta, opts);
+      phase('self-check');
       // ckpt's own copies of shared objects go before anything runs: a pipe
       // whose other end was outside must have no reader (or writer) left.
       closeHeld(held);
@@ -121,6 +124,53 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
     closeHeld(held);
     image.close();
   }
+}
+
+/**
+ * Every restored process against the view the dump recorded, before anything
+ * runs: a difference undoes the restore. Left out: what the restore changes
+ * on purpose (stdio connected to ckpt restore's, fds plugged with --fd, the
+ * root's parent, a group or session the root had from outside).
+ */
+function selfCheck(builds: ProcessBuild[], meta: Meta, opts: RestoreOptions): void {
+  const root = meta.process;
+  const outsideSid = root.sid !== root.pid ? String(root.sid) : undefined;
+  const outsidePgid = root.pgid !== root.pid ? String(root.pgid) : undefined;
+  const plugged = parsePlugs(opts.plugs ?? [], processesOf(meta));
+  for (const b of builds) {
+    const saved = b.img.fingerprint;
+    if (!saved) continue; // a 1.x image
+    const reconnected = reconnectedFds(b.img, meta, plugged);
+    const isRoot = b.pid === root.pid;
+    const skip = (k: string) => {
+      if (k.startsWith('fd ')) return reconnected.has(Number(k.slice(3)));
+      if (k === 'ppid') return isRoot;
+      if (k === 'session') return saved.session === outsideSid || (isRoot && opts.terminal !== undefined);
+      if (k === 'process group') return saved['process group'] === outsidePgid || (isRoot && opts.terminal !== undefined);
+      return false;
+    };
+    const diff = differences(saved, fingerprintOf(b.pid), skip);
+    if (diff.length) {
+      throw new CkptError('NOT_EXACT', `process ${b.pid} would not come back as it was:\n  ${diff.join('\n  ')}`, {
+        pid: b.pid, problems: diff, hint: 'nothing was resumed and the restored processes were removed; please report this',
+      });
+    }
+  }
+}
+
+/** Fds connected to something else than they had: inherited stdio, plugs, and their dups and copies. */
+function reconnectedFds(img: ProcessImage, meta: Meta, plugs: ReturnType<typeof parsePlugs>): Set<number> {
+  const all = processesOf(meta);
+  const other = (pid: number, fd: number): boolean => {
+    if (plugs.some((p) => p.pid === pid && p.fd === fd)) return true;
+    const rec = all.find((p) => p.process.pid === pid)?.files.find((f) => f.fd === fd);
+    if (!rec) return false;
+    if (rec.kind === 'inherit') return true;
+    if (rec.kind === 'dup') return other(pid, (rec.state as { of: number }).of);
+    if (rec.kind === 'shared') return other((rec.state as { pid: number }).pid, (rec.state as { fd: number }).fd);
+    return false;
+  };
+  return new Set(img.files.filter((f) => other(img.process.pid, f.fd)).map((f) => f.fd));
 }
 
 function closeHeld(held: number[]): void {

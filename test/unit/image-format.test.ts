@@ -49,7 +49,7 @@ function sampleMeta(): Meta {
     host: { hostname: 'h', kernel: 'k', arch: process.arch }, dump: { frozenMs: 1, leftRunning: true },
     process: {
       pid: 123, ppid: 1, comm: 'x', cmdline: ['x'], exe: null, cwd: '/', umask: 0o22, uid: [0, 0, 0, 0], gid: [0, 0, 0, 0],
-      groups: [], personality: 0, rlimits: [], auxv: '', stopped: false, pdeathSig: 0, childSubreaper: false, thpDisable: false, filesOfParent: false,
+      groups: [], personality: 0, rlimits: [], auxv: '', stopped: false, pdeathSig: 0, childSubreaper: false, thpDisable: false, filesOfParent: false, noNewPrivs: false,
       mm: { startCode: 1, endCode: 2, startData: 3, endData: 4, startBrk: 5, brk: 6, startStack: 7, argStart: 8, argEnd: 9, envStart: 10, envEnd: 11 },
     },
     threads: [{
