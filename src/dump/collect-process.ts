@@ -50,7 +50,7 @@ export function collectProcess(fp: FrozenProcess, parent?: number): CollectedPro
     });
     scratch.reset();
     phase('thread');
-    const actions = dumpActions(r);
+    const actions = dumpActions(r, pid);
     phase('sigactions');
     scratch.reset();
     const sharedPending = dumpSharedPending(pid);

@@ -17,13 +17,7 @@ export function dumpProcess(r: Remote, pid: number): OwnState {
   const status = parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
   const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   const brk = r.t.call('brk', SYS.brk, 0);
-  const lim = r.s.alloc(16);
-  const rlimits: Array<[string, string]> = [];
-  for (let i = 0; i < RLIMIT_COUNT; i++) {
-    r.t.call('prlimit64', SYS.prlimit64, 0, i, 0, lim);
-    const b = r.s.read(lim, 16);
-    rlimits.push([b.readBigUInt64LE(0).toString(), b.readBigUInt64LE(8).toString()]);
-  }
+  const rlimits = limitsOf(pid);
   const sig = r.s.alloc(8);
   r.t.call('prctl(PR_GET_PDEATHSIG)', SYS.prctl, PR.GET_PDEATHSIG, sig, 0, 0, 0);
   const pdeathSig = r.s.read(sig, 4).readInt32LE(0);
@@ -60,6 +54,22 @@ export function dumpProcess(r: Remote, pid: number): OwnState {
     childSubreaper,
     thpDisable,
   };
+}
+
+/**
+ * The 16 resource limits [soft, hard], read from /proc/PID/limits (one line
+ * per RLIMIT_*, in order; "unlimited" is RLIM_INFINITY) instead of 16
+ * syscalls run inside the process.
+ */
+function limitsOf(pid: number): Array<[string, string]> {
+  const INF = '18446744073709551615';
+  const rows = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').slice(1).filter(Boolean);
+  if (rows.length < RLIMIT_COUNT) throw new Error(`/proc/${pid}/limits has ${rows.length} limits, not ${RLIMIT_COUNT}`);
+  return rows.slice(0, RLIMIT_COUNT).map((row): [string, string] => {
+    const v = row.slice(26).trim().split(/\s+/); // the name column is 26 wide
+    const n = (x: string) => (x === 'unlimited' ? INF : BigInt(x).toString());
+    return [n(v[0]), n(v[1])];
+  });
 }
 
 /**
@@ -100,7 +110,9 @@ export function restoreAttributes(r: Remote, p: ProcessState, isRoot = false): s
   r.t.call('umask', SYS.umask, p.umask);
   r.t.call('personality', SYS.personality, p.personality);
   const cur = r.s.alloc(16);
+  const now = limitsOf(r.t.pid); // inherited from the parent: most need no call
   p.rlimits.forEach(([soft, hard], i) => {
+    if (now[i][0] === soft && now[i][1] === hard) return;
     const b = Buffer.alloc(16);
     b.writeBigUInt64LE(BigInt(soft), 0);
     b.writeBigUInt64LE(BigInt(hard), 8);
@@ -108,8 +120,8 @@ export function restoreAttributes(r: Remote, p: ProcessState, isRoot = false): s
     if (rc < 0) {
       // Raising a hard limit needs CAP_SYS_RESOURCE: keep the highest allowed.
       r.t.call('prlimit64', SYS.prlimit64, 0, i, 0, cur);
-      const now = r.s.read(cur, 16);
-      const hardNow = now.readBigUInt64LE(8);
+      const got = r.s.read(cur, 16);
+      const hardNow = got.readBigUInt64LE(8);
       const want = BigInt(soft) < hardNow ? BigInt(soft) : hardNow;
       b.writeBigUInt64LE(want, 0);
       b.writeBigUInt64LE(hardNow, 8);

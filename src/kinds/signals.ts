@@ -1,24 +1,32 @@
 // Signal dispositions (handler, flags, mask, restorer) and the process-wide
 // queue of pending signals. Per-thread state (mask, own queue, alternate
 // stack) lives in thread.ts.
+import { readFileSync } from 'node:fs';
 import { SYS, NSIG, SIG, ptrace } from '../sys/index.js';
 import type { SigAction } from '../image/format.js';
 import type { Remote } from '../tracee/remote.js';
 
 const hex = (b: bigint) => b.toString(16);
 
-/** Every signal whose disposition is not the default. */
-export function dumpActions(r: Remote): SigAction[] {
+/**
+ * Every signal whose disposition is not the default. Only the signals
+ * /proc says are caught or ignored are asked (one injected call each), and
+ * SIGCHLD, whose flags (SA_NOCLDSTOP, SA_NOCLDWAIT) matter even by default.
+ */
+export function dumpActions(r: Remote, pid: number): SigAction[] {
   const out: SigAction[] = [];
   const old = r.s.alloc(32);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const set = (k: string) => BigInt('0x' + (new RegExp(`^${k}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'));
+  const asked = set('SigCgt') | set('SigIgn') | (1n << BigInt(SIG.CHLD - 1));
   for (let sig = 1; sig <= NSIG; sig++) {
-    if (sig === SIG.KILL || sig === SIG.STOP) continue;
+    if (sig === SIG.KILL || sig === SIG.STOP || !((asked >> BigInt(sig - 1)) & 1n)) continue;
     r.t.call(`rt_sigaction(${sig})`, SYS.rt_sigaction, sig, 0, old, 8);
     const b = r.s.read(old, 32);
     const handler = b.readBigUInt64LE(0);
     const flags = b.readBigUInt64LE(8);
     const mask = b.readBigUInt64LE(24);
-    if (handler === 0n && mask === 0n) continue;
+    if (handler === 0n && mask === 0n && flags === 0n) continue;
     out.push({ sig, handler: hex(handler), flags: hex(flags), restorer: hex(b.readBigUInt64LE(16)), mask: hex(mask) });
   }
   return out;

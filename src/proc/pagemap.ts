@@ -6,6 +6,8 @@ export const PM_PRESENT = 1n << 63n;
 export const PM_SWAP = 1n << 62n;
 export const PM_FILE = 1n << 61n;
 
+let scratch = Buffer.alloc(0);
+
 export interface PageRun {
   start: number;
   end: number;
@@ -28,7 +30,8 @@ export function savedRuns(fd: number, start: number, end: number, anonOnly: bool
   const runs: PageRun[] = [];
   const pages = (end - start) / 4096;
   const CH = 65536; // pages per read: 512 KiB of pagemap
-  const buf = Buffer.alloc(CH * 8);
+  if (scratch.length < Math.min(CH, pages) * 8) scratch = Buffer.allocUnsafe(Math.min(CH, Math.max(pages, 512)) * 8);
+  const buf = scratch; // one buffer for every call: most mappings are a few pages, and zeroing 512 KiB each time cost more than reading
   let runStart = -1;
   let shared: PageRun['notExclusive'] = [];
   let sharedStart = -1;
