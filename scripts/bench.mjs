@@ -7,10 +7,13 @@
 //   run-overhead  scripts/bench/run-overhead.mjs (issue 4): a CPU-bound and a
 //                 syscall-heavy C workload, plain and under `ckpt run`; and a
 //                 signal-heavy one, where supervision does cost, for information
+//   trees         scripts/bench/trees.mjs: dump and restore of trees of 1, 10
+//                 and 100 sleeping processes (cost per extra process), and the
+//                 image of a 50-worker forked pool against its RSS
 // By default every part runs; tables go to stdout, progress to stderr, and
 // with --json a last stdout line holds every figure.
 //
-// Usage: npm run bench -- [--only memory|fast-start|run-overhead] [--sizes 16,256,1024] [--dir DIR] [--json]
+// Usage: npm run bench -- [--only memory|fast-start|run-overhead|trees] [--sizes 16,256,1024] [--dir DIR] [--json]
 // Needs a built ckpt (npm run build) and gcc; ptrace needs root or CAP_SYS_PTRACE.
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -20,8 +23,9 @@ import { cleanup, setup } from './bench/processes.mjs';
 import { memoryPart } from './bench/memory.mjs';
 import { fastStartPart } from './bench/fast-start.mjs';
 import { runOverheadPart } from './bench/run-overhead.mjs';
+import { treesPart } from './bench/trees.mjs';
 
-const PARTS = ['memory', 'fast-start', 'run-overhead'];
+const PARTS = ['memory', 'fast-start', 'run-overhead', 'trees'];
 
 const { values: opt } = parseArgs({
   options: {
@@ -46,6 +50,7 @@ try {
   if (parts.includes('memory')) Object.assign(out, await memoryPart(fs, sizes)); // reps, results, aims
   if (parts.includes('fast-start')) out.fastStart = await fastStartPart(fs);
   if (parts.includes('run-overhead')) out.runOverhead = await runOverheadPart();
+  if (parts.includes('trees')) out.trees = await treesPart(fs);
   if (opt.json) console.log(JSON.stringify(out));
 } catch (e) {
   process.exitCode = 1;
