@@ -39,7 +39,9 @@ test('status: ids, masks and umask', () => {
   assert.equal(s.uid.length, 4);
   assert.equal(typeof s.sigBlk, 'bigint');
   assert.ok(s.threads >= 1);
-  const t = parseStatus('Name:\tx\nUmask:\t0027\nState:\tS (sleeping)\nTgid:\t5\nPPid:\t1\nTracerPid:\t0\nUid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t10 20\nThreads:\t1\nSigPnd:\t0000000000000200\nShdPnd:\t0\nSigBlk:\tfffffffe7ffbfeff\nSigIgn:\t0\nSigCgt:\t0\nCapEff:\t0\n');
+  const t = parseStatus('Name:\tx\nUmask:\t0027\nState:\tS (sleeping)\nTgid:\t5\nPPid:\t1\nTracerPid:\t0\nUid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t10 20\nThreads:\t1\nSigPnd:\t0000000000000200\nShdPnd:\t0\nSigBlk:\tfffffffe7ffbfeff\nSigIgn:\t0\nSigCgt:\t0\nCapInh:\t0\nCapPrm:\t3\nCapEff:\t0\nCapBnd:\t000001ffffffffff\nCapAmb:\t0\n');
+  assert.equal(t.capBnd, 0x1ffffffffffn);
+  assert.equal(t.capPrm, 3n);
   assert.equal(t.umask, 0o27);
   assert.deepEqual(t.uid, [1, 2, 3, 4]);
   assert.deepEqual(t.groups, [10, 20]);
