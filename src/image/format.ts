@@ -72,8 +72,8 @@ export const Vma = v.object({
   deletedFile: v.optional(v.object({ path: v.string(), size: uint, mode: uint, uid: uint, gid: uint })),
   /** A read-only shared file mapping that mprotect may make writable (2.0: VmFlags mw). */
   mayWrite: v.optional(v.boolean()),
-  /** VmFlags set by madvise/mlock (2.0): rr sr dc mg hg nh dd wf lo (kinds/memory-advice.ts). */
-  advice: v.optional(v.array(v.picklist(['rr', 'sr', 'dc', 'mg', 'hg', 'nh', 'dd', 'wf', 'lo']))),
+  /** VmFlags set by madvise/mlock (2.0): rr sr dc mg hg nh dd wf lo, and nr dp of mmap (kinds/memory-advice.ts). */
+  advice: v.optional(v.array(v.picklist(['rr', 'sr', 'dc', 'mg', 'hg', 'nh', 'dd', 'wf', 'lo', 'nr', 'dp']))),
   runs: v.array(PageRun),
 });
 export type Vma = v.InferOutput<typeof Vma>;

@@ -30,7 +30,8 @@ export function fingerprintOf(pid: number): Fingerprint {
   for (const m of parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'))) {
     if (m.path === '[vsyscall]') continue;
     const name = m.inode === 0 || m.path === '/dev/zero' ? m.path : m.path.replace(/\.ckpt-ghost-[0-9a-f]{8}$/, '');
-    const vf = (flags.get(m.start) ?? []).filter((f) => KEPT_VMFLAGS.has(f)).sort().join(' ');
+    // nr (MAP_NORESERVE) and dp (MAP_DROPPABLE) say how anonymous memory was made; on files the kernel sets nr itself.
+    const vf = (flags.get(m.start) ?? []).filter((f) => KEPT_VMFLAGS.has(f) || (m.inode === 0 && (f === 'nr' || f === 'dp'))).sort().join(' ');
     const desc = `${m.read ? 'r' : '-'}${m.write ? 'w' : '-'}${m.exec ? 'x' : '-'}${m.shared ? 's' : 'p'} ${name}${m.deleted ? ' (deleted)' : ''} [${vf}]`;
     if (last && m.inode === 0 && !m.shared && m.path === '' && last.end === m.start && last.desc === desc) {
       out[last.key] = `0x${m.end.toString(16)} ${desc}`;

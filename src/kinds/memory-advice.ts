@@ -21,6 +21,8 @@ const ADVICE: Record<string, number> = {
   wf: 18, // MADV_WIPEONFORK
 };
 const LOCKED = 'lo';
+/** Not advice but how an anonymous mapping was made: mmap flags (memory.ts maps it so). */
+export const MAP_FLAGS: Record<string, number> = { nr: 0x4000 /* MAP_NORESERVE */, dp: 0x08 /* MAP_DROPPABLE */ };
 const NR_mlock = 149;
 
 /**
@@ -35,7 +37,7 @@ export function adviceOf(pid: number): { advice: Map<number, string[]>; mayWrite
   for (const [start, flags] of all) {
     if (flags.includes('mw')) mayWrite.add(start);
     // The kernel sets dd and dc itself on its special mappings ([vvar], [vdso]): those come back by themselves.
-    const kept = flags.filter((f) => f in ADVICE || f === LOCKED);
+    const kept = flags.filter((f) => f in ADVICE || f === LOCKED || f in MAP_FLAGS);
     if (kept.length) out.set(start, kept);
   }
   return { advice: out, mayWrite };
@@ -46,6 +48,7 @@ export function restoreAdvice(t: Tracee, vmas: Vma[]): void {
   for (const v of vmas) {
     if (!v.advice?.length || v.backing === 'special') continue;
     for (const a of v.advice) {
+      if (a in MAP_FLAGS) continue;
       if (a === LOCKED) t.call('mlock', NR_mlock, v.start, v.end - v.start);
       else t.call(`madvise(${a})`, SYS.madvise, v.start, v.end - v.start, ADVICE[a]);
     }

@@ -12,7 +12,7 @@ import { identityOf, requireUnchanged, currentIdentity } from './file-identity.j
 import { MAP, PROT, SYS, O, AT_FDCWD } from '../sys/index.js';
 import type { ImageWriter } from '../image/writer.js';
 import { writeRunSharing, type CowSource } from './memory-cow.js';
-import { adviceOf, restoreAdvice } from './memory-advice.js';
+import { adviceOf, restoreAdvice, MAP_FLAGS } from './memory-advice.js';
 import type { Vma } from '../image/format.js';
 import type { Tracee } from '../tracee/tracee.js';
 import type { Scratch } from '../tracee/scratch.js';
@@ -205,7 +205,9 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
         }
         got = t.call(`mmap ${v.file.path}`, SYS.mmap, v.start, len, p, (v.shared ? MAP.SHARED : MAP.PRIVATE) | MAP.FIXED, fd, v.file.offset);
       } else {
-        const flags = (v.shared ? MAP.SHARED : MAP.PRIVATE) | MAP.ANONYMOUS | MAP.FIXED | (v.growsDown ? MAP.GROWSDOWN : 0);
+        const made = (v.advice ?? []).reduce((f, a) => f | (MAP_FLAGS[a] ?? 0), 0); // MAP_NORESERVE, MAP_DROPPABLE
+        const type = made & MAP_FLAGS.dp ? 0 : v.shared ? MAP.SHARED : MAP.PRIVATE;
+        const flags = type | made | MAP.ANONYMOUS | MAP.FIXED | (v.growsDown ? MAP.GROWSDOWN : 0);
         got = t.call('mmap', SYS.mmap, v.start, len, p, flags, -1, 0);
         if (v.shmem) remember(shmemMade, key, { pid: t.pid, start: v.start, pgoff: v.shmem.pgoff, pages: len / 4096 });
       }

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { CkptError } from '../errors.js';
 import { parseStat } from '../proc/stat.js';
-import { SYS, SIG, PR, waitFor, ptrace, setReg, ARG_REGS } from '../sys/index.js';
+import { SYS, SIG, PR, waitFor, ptrace, setReg, ARG_REGS, syscallRaw } from '../sys/index.js';
 import { Tracee } from '../tracee/tracee.js';
 import type { Zombie } from '../image/format.js';
 import type { Scratch } from '../tracee/scratch.js';
@@ -168,12 +168,12 @@ export function becomeZombie(t: Tracee, s: Scratch, z: Pick<Zombie, 'comm' | 'ex
     s.reset();
     t.call('prlimit64(RLIMIT_CORE)', SYS.prlimit64, 0, 4, s.put(Buffer.alloc(16)), 0);
     ptrace.setSigmask(pid, 0n); // the fork has its parent's default actions, so the signal ends it
-    t.call('tgkill', SYS.tgkill, pid, pid, signal);
-    ptrace.cont(pid, 0);
+    syscallRaw(SYS.tgkill, pid, pid, signal); // from ckpt: run inside, SIGKILL would end the call itself
+    try { ptrace.cont(pid, 0); } catch { /* SIGKILL: already dying */ }
     for (;;) {
       const w = waitFor(pid, 10_000);
       if (w.kind !== 'stopped') return;
-      ptrace.cont(pid, w.event ? 0 : w.signal);
+      try { ptrace.cont(pid, w.event ? 0 : w.signal); } catch { /* dying */ }
     }
   }
   const r = Buffer.from(t.regs);

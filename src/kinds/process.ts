@@ -105,8 +105,7 @@ export function restoreAttributes(r: Remote, p: ProcessState, isRoot = false): s
   r.t.call(`chdir ${p.cwd}`, SYS.chdir, r.s.str(p.cwd));
   if (p.thpDisable) r.t.call('prctl(PR_SET_THP_DISABLE)', SYS.prctl, PR.SET_THP_DISABLE, 1, 0, 0, 0);
   if (p.childSubreaper) r.t.call('prctl(PR_SET_CHILD_SUBREAPER)', SYS.prctl, PR.SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  if (p.pdeathSig && !isRoot) r.t.call('prctl(PR_SET_PDEATHSIG)', SYS.prctl, PR.SET_PDEATHSIG, p.pdeathSig, 0, 0, 0);
-  else if (p.pdeathSig) notices.push(`process ${p.pid}: its parent-death signal (${p.pdeathSig}) is not armed again: its parent was outside the tree`);
+  if (p.pdeathSig && isRoot) notices.push(`process ${p.pid}: its parent-death signal (${p.pdeathSig}) is not armed again: its parent was outside the tree`);
   r.t.call('umask', SYS.umask, p.umask);
   r.t.call('personality', SYS.personality, p.personality);
   const cur = r.s.alloc(16);
@@ -139,6 +138,8 @@ const PR_SET_NO_NEW_PRIVS = 38;
 const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_RAISE = 2;
 const NR_capset = 126;
+const SYS_setfsuid = 122;
+const SYS_setfsgid = 123;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
 /**
@@ -148,7 +149,7 @@ const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
  * across with keepcaps, then the three capability sets, the ambient ones,
  * and no_new_privs last.
  */
-export function restoreCredentials(r: Remote, p: ProcessState): void {
+export function restoreCredentials(r: Remote, p: ProcessState, isRoot = false): void {
   const caps = p.caps;
   if (caps) {
     const bnd = BigInt('0x' + caps.bnd);
@@ -159,7 +160,11 @@ export function restoreCredentials(r: Remote, p: ProcessState): void {
   p.groups.forEach((g, i) => groups.writeUInt32LE(g, i * 4));
   r.t.call('setgroups', SYS.setgroups, p.groups.length, r.s.put(groups));
   r.t.call('setresgid', SYS.setresgid, p.gid[0], p.gid[1], p.gid[2]);
+  // The filesystem ids follow the effective ones unless the process set them
+  // apart: fsgid while still privileged, fsuid after setresuid (which resets it).
+  r.t.syscall(SYS_setfsgid, p.gid[3]);
   r.t.call('setresuid', SYS.setresuid, p.uid[0], p.uid[1], p.uid[2]);
+  r.t.syscall(SYS_setfsuid, p.uid[3]);
   if (caps) {
     r.t.call('prctl(PR_SET_KEEPCAPS, 0)', SYS.prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0);
     const head = Buffer.alloc(8);
@@ -178,6 +183,8 @@ export function restoreCredentials(r: Remote, p: ProcessState): void {
     for (let c = 0; c <= lastCap(); c++) if ((amb >> BigInt(c)) & 1n) r.t.call(`prctl(PR_CAP_AMBIENT_RAISE, ${c})`, SYS.prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
   }
   if (p.noNewPrivs) r.t.call('prctl(PR_SET_NO_NEW_PRIVS)', SYS.prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  // Last: a change of credentials clears the parent-death signal.
+  if (p.pdeathSig && !isRoot) r.t.call('prctl(PR_SET_PDEATHSIG)', SYS.prctl, PR.SET_PDEATHSIG, p.pdeathSig, 0, 0, 0);
 }
 
 function lastCap(): number {

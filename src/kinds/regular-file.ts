@@ -12,7 +12,7 @@ import { identityOf, currentIdentity } from './file-identity.js';
 import { statSync, openSync, closeSync, existsSync, writeFileSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openInTarget, seekInTarget, accessMode } from './open-file.js';
-import { FileIdentity, DataRef } from '../image/format.js';
+import { FileIdentity, DataRef, processesOf } from '../image/format.js';
 import type { FdKind } from './types.js';
 
 const State = v.object({
@@ -44,6 +44,9 @@ export const regularFile: FdKind<State> = {
     }
   },
   check(s, fd, ctx) {
+    // A /proc file of a process of the tree exists only once the tree is rebuilt: opened then, by path.
+    const proc = /^\/proc\/(\d+)(\/|$)/.exec(s.file.path);
+    if (proc && processesOf(ctx.image.meta).some((p) => p.process.pid === Number(proc[1]))) return;
     if (s.content && !existsSync(s.file.path) && existsSync(dirname(s.file.path))) {
       ctx.notices.push(`fd ${fd}: ${s.file.path} had vanished; recreated from the checkpoint (${s.content.size} bytes)`);
       return;

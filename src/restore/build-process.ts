@@ -189,7 +189,7 @@ export class ProcessBuild {
     queueSignals(r, pid, undefined, img.signals.sharedPending.map((b) => Buffer.from(b, 'base64')));
     for (const x of this.threads) {
       scratch.reset();
-      restoreCredentials({ t: x.t, s: scratch }, img.process);
+      restoreCredentials({ t: x.t, s: scratch }, img.process, this.isRoot);
     }
     for (const x of this.threads) {
       scratch.reset();
