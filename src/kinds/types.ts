@@ -44,6 +44,8 @@ export interface RestoreContext {
   onFailure: Array<() => void>;
   /** Steps run once the restored process runs (release a FIFO ckpt held open...). */
   onSuccess: Array<() => void>;
+  /** Steps run once every fd of every process is in place (shut a socket down after its data is back). */
+  afterFiles: Array<() => void>;
   /** ckpt's own stdin/stdout/stderr as fds in the target, for inherited stdio. */
   inheritedFd: (stdio: number) => number;
   /**

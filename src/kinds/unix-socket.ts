@@ -36,6 +36,8 @@ const State = v.object({
   peer: v.string(),
   /** A stream whose peer is gone or outside the process, restored closed. */
   closed: v.boolean(),
+  /** sk_shutdown (2.0): 1 receive, 2 send shut down (a pair's ends mirror each other). */
+  shutdown: v.optional(v.number(), 0),
   /** The socket file of a name bound on a path: its mode and owner (2.0). */
   file: v.optional(v.object({ mode: v.number(), uid: v.number(), gid: v.number() })),
 });
@@ -43,6 +45,9 @@ type State = v.InferOutput<typeof State>;
 
 const NR_recvmsg = 47;
 const SCM_RIGHTS = 1;
+const NR_shutdown = 48;
+const SHUT_WR = 1;
+const SEND_SHUTDOWN = 2;
 
 /**
  * Every message waiting in the socket, without taking it (MSG_PEEK, stepping
@@ -111,7 +116,7 @@ export const unixSocket: FdKind<State> = {
       const named = local !== undefined && local.length > 2;
       const base: State = {
         type, flags: f.info.flags, name: named ? local!.toString('base64') : '', listening: d.state === TCP_LISTEN,
-        backlog: d.state === TCP_LISTEN ? d.wqueue : 0, pair: null, queued: [], peer: '', closed: false,
+        backlog: d.state === TCP_LISTEN ? d.wqueue : 0, pair: null, queued: [], peer: '', closed: false, shutdown: 0,
       };
       if (named && local![2] !== 0) {
         // A path (not an abstract name): the socket file's mode and owner come back with it.
@@ -120,21 +125,29 @@ export const unixSocket: FdKind<State> = {
           if (st.isSocket()) base.file = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
         } catch { /* removed since: nothing to keep */ }
       }
-      if (base.listening) return base;
+      if (base.listening) {
+        // Connections waiting to be accepted would vanish on restore (their clients left hanging): refused.
+        if (d.rqueue > 0) {
+          throw new CkptError('KIND_UNSUPPORTED', `process ${f.pid} fd ${f.fd}: a unix socket listening on ${formatSockaddr(local)} with ${d.rqueue} connection${d.rqueue > 1 ? 's' : ''} waiting to be accepted (not supported yet)`, { fd: f.fd, kind: 'unix-socket' });
+        }
+        return base;
+      }
       const peerFd = d.peerIno ? f.tree.find((p) => p.stat.ino === d.peerIno && p.link.startsWith('socket:')) : undefined;
       if (peerFd) {
         const [a, b] = [f.stat.ino, d.peerIno].sort((x, y) => x - y);
-        return { ...base, pair: { key: `${a}-${b}`, first: f.stat.ino === a }, queued: peekAll(mine, type, d.rqueue, `process ${f.pid} fd ${f.fd}`).map((m) => m.toString('base64')) };
+        return { ...base, shutdown: d.shutdown, pair: { key: `${a}-${b}`, first: f.stat.ino === a }, queued: peekAll(mine, type, d.rqueue, `process ${f.pid} fd ${f.fd}`).map((m) => m.toString('base64')) };
       }
       if (type === SOCK_DGRAM) {
         const peer = getpeername(mine);
         return { ...base, peer: peer && peer.length > 2 ? peer.toString('base64') : '' };
       }
-      if (d.peerIno === 0 && d.state !== 1) return base; // an unconnected stream socket
+      // Bytes its peer sent before it went away are still to be read, then end-of-file.
+      const queued = d.rqueue > 0 ? peekAll(mine, type, d.rqueue, `process ${f.pid} fd ${f.fd}`).map((m) => m.toString('base64')) : [];
+      if (d.peerIno === 0 && d.state !== 1 && !queued.length) return base; // an unconnected stream socket
       if (d.peerIno !== 0) {
         ctx.notices.push(`process ${f.pid} fd ${f.fd}: a unix stream connection to ${formatSockaddr(getpeername(mine)) || 'a process'} outside the tree; restored with its peer gone (reads see end-of-file, writes fail with EPIPE)`);
       }
-      return { ...base, closed: true };
+      return { ...base, closed: true, queued };
     } finally {
       close(mine);
     }
@@ -162,6 +175,14 @@ export const unixSocket: FdKind<State> = {
         t.call('close', SYS.close, pair[1 - me]); // (a closed stream: ckpt's copy of the peer goes at the end)
       }
       if (s.queued.length) sendThrough(ends[1 - me], s.queued.map((q) => Buffer.from(q, 'base64')));
+      // Shut down once every byte is back in (the peer's bytes come with its own record, maybe later).
+      // A stream's shutdown shows on both ends (one end's send is the other's receive): its
+      // send side says it all. A datagram socket's is its own: both sides as they were.
+      const how = s.type === SOCK_DGRAM ? s.shutdown - 1 : s.shutdown & SEND_SHUTDOWN ? SHUT_WR : -1;
+      if (how >= 0) {
+        const mine = ends[me];
+        ctx.afterFiles.push(() => { syscallRaw(NR_shutdown, mine, how); });
+      }
       t.call('fcntl(F_SETFL)', SYS.fcntl, fd, 4, flags & O.NONBLOCK);
       return fd;
     }

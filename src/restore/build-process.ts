@@ -39,6 +39,7 @@ export interface TreeContext {
   notices: string[];
   onFailure: Array<() => void>;
   onSuccess: Array<() => void>;
+  afterFiles: Array<() => void>;
   /** Objects several processes hold, as ckpt's own fds (closed at the end). */
   objects: Map<string, number[]>;
   /** ckpt's own fds to close at the end. */
@@ -108,7 +109,7 @@ export class ProcessBuild {
       }
     };
     const ctx: RestoreContext = {
-      tracee: t, scratch, image: tree.image, notices: tree.notices, onFailure: tree.onFailure, onSuccess: tree.onSuccess,
+      tracee: t, scratch, image: tree.image, notices: tree.notices, onFailure: tree.onFailure, onSuccess: tree.onSuccess, afterFiles: tree.afterFiles,
       inheritedFd: (fd) => tree.high + fd, shared: new Map(), objects: tree.objects,
       park(fd) {
         const moved = t.call('fcntl(F_DUPFD)', SYS.fcntl, fd, F.DUPFD_CLOEXEC, parkBase);

@@ -72,7 +72,7 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
     const verification = verifyInBackground(image);
     phase('start verify');
     const tree: TreeContext = {
-      image, imagePath: path, tramp: 0, high: highFd(procs), notices, onFailure: [], onSuccess: [],
+      image, imagePath: path, tramp: 0, high: highFd(procs), notices, onFailure: [], onSuccess: [], afterFiles: [],
       objects: new Map(), held, shmem: new Map(), plugs,
     };
     const created: number[] = [];
@@ -89,6 +89,7 @@ export function restore(imagePath: string, opts: RestoreOptions = {}): RestoreRe
       for (const b of builds) b.memory();
       phase('memory');
       for (const b of builds) b.files();
+      for (const f of tree.afterFiles) f();
       phase('files');
       for (const b of builds) b.state();
       phase('attributes, signals, timers, threads');

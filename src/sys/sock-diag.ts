@@ -17,6 +17,7 @@ const UDIAG_SHOW_PEER = 4;
 const UDIAG_SHOW_RQLEN = 0x10;
 const UNIX_DIAG_PEER = 2;
 const UNIX_DIAG_RQLEN = 4;
+const UNIX_DIAG_SHUTDOWN = 6;
 
 export interface UnixDiag {
   type: number;
@@ -26,6 +27,8 @@ export interface UnixDiag {
   /** For a listener: connections waiting / backlog. Otherwise: bytes to read / bytes queued to send. */
   rqueue: number;
   wqueue: number;
+  /** sk_shutdown: 1 receive side, 2 send side shut down. */
+  shutdown: number;
 }
 
 export function unixDiag(ino: number): UnixDiag | undefined {
@@ -47,13 +50,14 @@ export function unixDiag(ino: number): UnixDiag | undefined {
     const n = check('read(sock_diag)', syscallRaw(SYS.read, nl, addr(res), res.length));
     if (n < 16 + 16 || res.readUInt16LE(4) === NLMSG_ERROR) return undefined;
     const msgLen = Math.min(n, res.readUInt32LE(0));
-    const d: UnixDiag = { type: res[17], state: res[18], peerIno: 0, rqueue: 0, wqueue: 0 };
+    const d: UnixDiag = { type: res[17], state: res[18], peerIno: 0, rqueue: 0, wqueue: 0, shutdown: 0 };
     for (let at = 32; at + 4 <= msgLen; ) {
       const len = res.readUInt16LE(at);
       const type = res.readUInt16LE(at + 2);
       if (len < 4) break;
       if (type === UNIX_DIAG_PEER) d.peerIno = res.readUInt32LE(at + 4);
       if (type === UNIX_DIAG_RQLEN) { d.rqueue = res.readUInt32LE(at + 4); d.wqueue = res.readUInt32LE(at + 8); }
+      if (type === UNIX_DIAG_SHUTDOWN) d.shutdown = res[at + 4];
       at += (len + 3) & ~3;
     }
     return d;
