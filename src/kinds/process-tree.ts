@@ -30,7 +30,10 @@ export type TreeStep =
   | { op: 'fork'; parent: number; pid: number; shareFiles?: boolean }
   | { op: 'setsid'; pid: number }
   | { op: 'setpgid'; pid: number; pgid: number }
-  | { op: 'exit'; pid: number; exitCode: number | null; signal: number | null };
+  | { op: 'exit'; pid: number; exitCode: number | null; signal: number | null }
+  /** A process made only to lead process group `pid` for a moment (its leader has exited). */
+  | { op: 'standIn'; parent: number; pid: number }
+  | { op: 'reap'; parent: number; pid: number };
 
 export { childrenOf } from '../tracee/frozen-tree.js';
 
@@ -83,8 +86,20 @@ export function planTree(nodes: TreeNode[]): TreeStep[] {
     if (now.pgid === want) return;
     const leader = byPid.get(want);
     const leaderNow = leader ? cur.get(leader.pid) : undefined;
-    if (want === OUTSIDE ? now.sid !== OUTSIDE : !leaderNow || leaderNow.pgid !== want || leaderNow.sid !== now.sid) {
-      problems.push(`process ${n.pid} is in process group ${n.pgid}, whose leader is not in the tree (or not yet in its session)`);
+    // A group whose leader has exited (a pipeline whose first command is done): some
+    // member of the same session already in it, or else a stand-in leader made for the
+    // moment with the group's number — a child of this process, in its session —
+    // that exits and is reaped once this process has joined.
+    const joined = nodes.some((x) => x !== n && cur.get(x.pid)?.pgid === want && cur.get(x.pid)?.sid === now.sid);
+    if (want !== OUTSIDE && !leader && !joined) {
+      steps.push({ op: 'standIn', parent: n.pid, pid: want });
+      steps.push({ op: 'setpgid', pid: n.pid, pgid: want });
+      steps.push({ op: 'reap', parent: n.pid, pid: want });
+      now.pgid = want;
+      return;
+    }
+    if (want === OUTSIDE ? now.sid !== OUTSIDE : !joined && (!leaderNow || leaderNow.pgid !== want || leaderNow.sid !== now.sid)) {
+      problems.push(`process ${n.pid} is in process group ${n.pgid}, whose leader is not yet in its session`);
       return;
     }
     steps.push({ op: 'setpgid', pid: n.pid, pgid: want });

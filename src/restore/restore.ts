@@ -242,6 +242,19 @@ function createTree(root: Tracee, procs: ProcessImage[], meta: Meta, steps: Retu
       const pgid = step.pgid === OUTSIDE ? outsidePgid : step.pgid;
       if (step.pid === root.pid && onTerminal) continue;
       tracees.get(step.pid)!.call(`setpgid(${pgid})`, SYS.setpgid, 0, pgid);
+    } else if (step.op === 'standIn') {
+      const parent = tracees.get(step.parent)!;
+      const leader = forkWithPid(parent, scratchOf(parent), step.pid);
+      created.push(leader.pid);
+      leader.call('setpgid (stand-in leader)', SYS.setpgid, 0, 0);
+      tracees.set(leader.pid, leader);
+    } else if (step.op === 'reap') {
+      const leader = tracees.get(step.pid)!;
+      becomeZombie(leader, scratchOf(leader), { comm: 'ckpt-stand-in', exitCode: 0, signal: null });
+      tracees.delete(step.pid);
+      const parent = tracees.get(step.parent)!;
+      parent.call('wait4 (stand-in leader)', SYS.wait4, step.pid, 0, 0, 0);
+      madeZombies.add(step.parent);
     } else {
       const z = tracees.get(step.pid)!;
       const rec = meta.zombies.find((x) => x.pid === step.pid)!;

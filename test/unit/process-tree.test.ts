@@ -46,7 +46,10 @@ test('a group outside the tree is reachable only by inheriting it', () => {
   assert.ok(steps.some((s) => s.op === 'setpgid' && s.pid === 11 && s.pgid === OUTSIDE), JSON.stringify(steps));
 });
 
-test('a group or session whose leader is gone is refused by name', () => {
-  assert.throws(() => planTree([n(10, 1, 10, 10), n(11, 10, 99, 10)]), (e: Error & { code?: string }) => e.code === 'KIND_UNSUPPORTED' && /process group 99/.test(e.message));
+test('a group whose leader has exited gets a stand-in leader for a moment; a session whose leader is gone is refused by name', () => {
+  // 11 and 12 are in group 99, whose leader exited (a pipeline whose first command is done).
+  const steps = planTree([n(10, 1, 10, 10), n(11, 10, 99, 10), n(12, 10, 99, 10)]);
+  const ops = steps.map((s) => `${s.op}:${s.pid}${s.op === 'setpgid' ? `=${s.pgid}` : ''}`);
+  assert.deepEqual(ops.slice(-4), ['standIn:99', 'setpgid:11=99', 'reap:99', 'setpgid:12=99'], ops.join(' '));
   assert.throws(() => planTree([n(10, 1, 5, 5), n(11, 10, 11, 77)]), (e: Error & { code?: string }) => e.code === 'KIND_UNSUPPORTED' && /session 77/.test(e.message));
 });
