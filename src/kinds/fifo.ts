@@ -13,6 +13,7 @@ import type { FdKind } from './types.js';
 
 const FIONREAD = 0x541b;
 const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 const SPLICE_F_NONBLOCK = 2;
 
 const State = v.object({ path: v.string(), flags: v.pipe(v.number(), v.integer()), data: DataRef });
@@ -30,8 +31,12 @@ export function peekPipe(fd: number): Buffer {
   if (n === 0) return Buffer.alloc(0);
   const [r, w] = pipe2(O.CLOEXEC | O.NONBLOCK);
   try {
-    syscallRaw(SYS.fcntl, w, F_SETPIPE_SZ, Math.max(n, 4096));
+    // tee() needs a slot in our pipe for every buffer of theirs, however few bytes each
+    // holds: as many slots as they have (their size), not as many bytes as are queued.
+    const theirs = syscallRaw(SYS.fcntl, fd, F_GETPIPE_SZ);
+    syscallRaw(SYS.fcntl, w, F_SETPIPE_SZ, Math.max(n, theirs > 0 ? theirs : 65536, 4096));
     const got = tee(fd, w, n, SPLICE_F_NONBLOCK);
+    if (got !== n) throw new CkptError('INTERNAL', `could copy only ${got} of the ${n} bytes in flight in a pipe`, { hint: 'nothing was written; the process keeps running' });
     const out = Buffer.alloc(got);
     let done = 0;
     while (done < got) done += readSync(r, out, done, got - done, null);
