@@ -30,17 +30,19 @@ const NR_mlock = 149;
  * shared mappings that may be made writable (mw: the file was opened for
  * writing, so a later mprotect(PROT_WRITE) works).
  */
-export function adviceOf(pid: number): { advice: Map<number, string[]>; mayWrite: Set<number> } {
+export function adviceOf(pid: number): { advice: Map<number, string[]>; mayWrite: Set<number>; growsDown: Set<number> } {
   const all = parseVmFlags(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
   const out = new Map<number, string[]>();
   const mayWrite = new Set<number>();
+  const growsDown = new Set<number>();
   for (const [start, flags] of all) {
     if (flags.includes('mw')) mayWrite.add(start);
+    if (flags.includes('gd')) growsDown.add(start); // MAP_GROWSDOWN: the main stack, and any other made so
     // The kernel sets dd and dc itself on its special mappings ([vvar], [vdso]): those come back by themselves.
     const kept = flags.filter((f) => f in ADVICE || f === LOCKED || f in MAP_FLAGS);
     if (kept.length) out.set(start, kept);
   }
-  return { advice: out, mayWrite };
+  return { advice: out, mayWrite, growsDown };
 }
 
 /** Apply the saved advice to every mapping (after its pages are in). */

@@ -43,14 +43,14 @@ const remember = (seen: ShmemSeen, ino: string, piece: ShmemPiece) => seen.set(i
 /** Decide, mapping by mapping, what the image will hold. */
 export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen = new Map(), openFiles: Set<string> = new Set()): VmaPlan[] {
   const maps = parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
-  const { advice, mayWrite } = adviceOf(pid);
+  const { advice, mayWrite, growsDown } = adviceOf(pid);
   const pm = openPagemap(pid);
   try {
     const out: VmaPlan[] = [];
     for (const m of maps) {
       if (m.path === '[vsyscall]') continue; // fixed by the kernel, outside user space
       const adv = advice.get(m.start) as Vma['advice'];
-      const base = { start: m.start, end: m.end, prot: prot(m), shared: m.shared, name: m.path, growsDown: m.start <= startStack && startStack < m.end && m.path === '[stack]', ...(adv ? { advice: adv } : {}) };
+      const base = { start: m.start, end: m.end, prot: prot(m), shared: m.shared, name: m.path, growsDown: growsDown.has(m.start) || (m.start <= startStack && startStack < m.end && m.path === '[stack]'), ...(adv ? { advice: adv } : {}) };
       if (SPECIAL.has(m.path)) {
         out.push({ ...base, backing: 'special', runs: [] });
       } else if (m.shared && m.deleted) {
