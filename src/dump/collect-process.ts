@@ -10,7 +10,8 @@ import type { Remote } from '../tracee/remote.js';
 import { SYS, MAP, PROT, mem, syscallRaw } from '../sys/index.js';
 import { parseMaps } from '../proc/maps.js';
 import { parseStat } from '../proc/stat.js';
-import type { Meta, ProcessState } from '../image/format.js';
+import type { FdOwner, Meta, ProcessState } from '../image/format.js';
+import { dumpOwners } from '../kinds/fd-owner.js';
 import { dumpThread } from '../kinds/thread.js';
 import { dumpActions, dumpSharedPending, queueSignals } from '../kinds/signals.js';
 import { dumpItimers, dumpPosixTimers } from '../kinds/timers.js';
@@ -26,6 +27,8 @@ export interface CollectedProcess {
   threads: Meta['threads'];
   signals: Meta['signals'];
   timers: Meta['timers'];
+  /** Owner and signal of each O_ASYNC fd. */
+  owners: Map<number, FdOwner>;
 }
 
 /** `parent`: its parent when that is in the tree (to see whether they share one fd table). */
@@ -56,6 +59,7 @@ export function collectProcess(fp: FrozenProcess, parent?: number): CollectedPro
     const sharedPending = dumpSharedPending(pid);
     const itimers = dumpItimers(r);
     const posix = dumpPosixTimers(r, pid);
+    const owners = dumpOwners(r, pid);
     scratch.reset();
     // Signals ckpt took from the thread while freezing go back into its queue
     // now (blocked until release); the image has them as pending already.
@@ -64,7 +68,7 @@ export function collectProcess(fp: FrozenProcess, parent?: number): CollectedPro
     t.call('munmap (scratch)', SYS.munmap, base, SCRATCH_SIZE);
     scratch = undefined;
     phase('timers+unmap');
-    return { pid, process, threads, signals: { actions, sharedPending }, timers: { itimers, posix } };
+    return { pid, process, threads, signals: { actions, sharedPending }, timers: { itimers, posix }, owners };
   } catch (e) {
     try {
       if (scratch) t.syscall(SYS.munmap, scratch.base, SCRATCH_SIZE);

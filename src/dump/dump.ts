@@ -127,7 +127,8 @@ export function dump(pid: number, opts: DumpOptions = {}): DumpResult {
 
     const frozenMs = performance.now() - frozenAt;
     const images: ProcessImage[] = collected.map((c, i) => ({
-      process: c.process, threads: c.threads, signals: c.signals, timers: c.timers, vmas: vmas[i], files: files.get(c.pid)!, fingerprint: prints[i],
+      process: c.process, threads: c.threads, signals: c.signals, timers: c.timers, vmas: vmas[i], fingerprint: prints[i],
+      files: files.get(c.pid)!.map((f) => (c.owners.has(f.fd) ? { ...f, owner: c.owners.get(f.fd) } : f)),
     }));
     const meta: Meta = {
       format: { ...FORMAT },

@@ -115,6 +115,10 @@ export const Lock = v.object({
 });
 export type Lock = v.InferOutput<typeof Lock>;
 
+/** Who gets an O_ASYNC fd's signals, and which signal (2.0; kinds/fd-owner.ts). */
+export const FdOwner = v.object({ type: int, pid: int, sig: int });
+export type FdOwner = v.InferOutput<typeof FdOwner>;
+
 export const FdRecord = v.object({
   fd: uint,
   kind: v.string(),
@@ -123,6 +127,8 @@ export const FdRecord = v.object({
   state: v.unknown(),
   /** File locks held through this fd (2.0; see kinds/file-locks.ts). */
   locks: v.optional(v.array(Lock), []),
+  /** For an fd with O_ASYNC: its owner and signal (2.0). */
+  owner: v.optional(FdOwner),
 });
 export type FdRecord = v.InferOutput<typeof FdRecord>;
 

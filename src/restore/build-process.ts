@@ -23,6 +23,7 @@ import { restoreItimers, restorePosixTimers } from '../kinds/timers.js';
 import { restoreThreadState, finalRegs, primeSleep, createThread } from '../kinds/thread.js';
 import { plugInto, type Plug } from './plugs.js';
 import { restoreLocks } from '../kinds/file-locks.js';
+import { restoreOwner } from '../kinds/fd-owner.js';
 
 export const TRAMPOLINE_SIZE = 1 << 20; // one code page + scratch for syscall arguments
 const SUPERVISE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.TRACEEXEC;
@@ -141,6 +142,12 @@ export class ProcessBuild {
       } else {
         t.call('fcntl(F_SETFD)', SYS.fcntl, fd, F.SETFD, rec.cloexec ? FD_CLOEXEC : 0);
       }
+    }
+    // Signal-driven I/O: owner and signal, then O_ASYNC.
+    for (const rec of this.img.files) {
+      if (!rec.owner || tree.plugs.some((p) => p.pid === t.pid && p.fd === rec.fd)) continue;
+      scratch.reset();
+      restoreOwner({ t, s: scratch }, rec.fd, rec.owner);
     }
     // Locks last: closing any fd of a file drops the process's POSIX locks on it.
     for (const rec of this.img.files) {
