@@ -63,7 +63,7 @@ export const Vma = v.object({
    * The first process of the tree mapping it holds the pages; the others map
    * the same object again and save no pages of their own.
    */
-  shmem: v.optional(v.object({ ino: uint, pgoff: uint, dev: v.optional(v.string()) })),
+  shmem: v.optional(v.object({ ino: uint, pgoff: uint, dev: v.optional(v.string()), size: v.optional(uint) })),
   /**
    * A shared mapping of a deleted file (2.0; POSIX semaphores and shm_open
    * memory unlinked at once): the file, recreated by the first process that

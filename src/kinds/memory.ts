@@ -28,17 +28,29 @@ function prot(m: MapEntry): string {
   return `${m.read ? 'r' : '-'}${m.write ? 'w' : '-'}${m.exec ? 'x' : '-'}`;
 }
 
-/** Shared anonymous memory already planned in another process of the tree, by shmem inode. */
-export type ShmemSeen = Map<string, ShmemPiece[]>;
-interface ShmemPiece { pid: number; start: number; pgoff: number; pages: number }
+/**
+ * Shared objects (MAP_SHARED|MAP_ANONYMOUS memory, deleted files mapped
+ * shared) already planned, by device:inode: which pages of each object some
+ * mapping of the tree already saves (as [first, end) page ranges).
+ */
+export type ShmemSeen = Map<string, Array<[number, number]>>;
 
-/** The piece, mapped by another process, that holds pages [pgoff, pgoff+pages) of the object. */
-function holder(seen: ShmemSeen, ino: string, pid: number, pgoff: number, pages: number): { piece?: ShmemPiece; other: boolean } {
-  const pieces = seen.get(ino) ?? [];
-  const piece = pieces.find((x) => x.pid !== pid && x.pgoff <= pgoff && pgoff + pages <= x.pgoff + x.pages);
-  return { piece, other: pieces.some((x) => x.pid !== pid) };
+/** The parts of pages [from, to) of the object that no earlier mapping covers. */
+function uncovered(seen: ShmemSeen, key: string, from: number, to: number): Array<[number, number]> {
+  let parts: Array<[number, number]> = [[from, to]];
+  for (const [a, b] of seen.get(key) ?? []) {
+    parts = parts.flatMap(([x, y]): Array<[number, number]> => (b <= x || a >= y ? [[x, y]] : [...(a > x ? [[x, a] as [number, number]] : []), ...(b < y ? [[b, y] as [number, number]] : [])]));
+  }
+  return parts;
 }
-const remember = (seen: ShmemSeen, ino: string, piece: ShmemPiece) => seen.set(ino, [...(seen.get(ino) ?? []), piece]);
+
+/** Pages of the object now saved (only what a mapping has present: another may have more). */
+function cover(seen: ShmemSeen, key: string, runs: Array<{ start: number; end: number }>, start: number, pgoff: number): void {
+  seen.set(key, [...(seen.get(key) ?? []), ...runs.map((r): [number, number] => [pgoff + (r.start - start) / 4096, pgoff + (r.end - start) / 4096])]);
+}
+
+/** Restore side: where each shared object was first made again (pid, mapping), to map it again from there. */
+export type ShmemMade = Map<string, { pid: number; start: number; end: number }>;
 
 /** Decide, mapping by mapping, what the image will hold. */
 export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen = new Map(), openFiles: Set<string> = new Set()): VmaPlan[] {
@@ -61,27 +73,23 @@ export function planMemory(pid: number, startStack: number, shmemSeen: ShmemSeen
         const key = `${m.dev}:${m.inode}`;
         const pgoff = m.offset / 4096;
         const pages = (m.end - m.start) / 4096;
-        const shmem = { ino: m.inode, pgoff, dev: m.dev };
-        const h = holder(shmemSeen, key, pid, pgoff, pages);
-        if (h.piece) {
-          out.push({ ...base, name: anon ? '' : `${m.path} (deleted)`, backing: 'anon', shmem, runs: [] });
-          continue;
-        }
-        if (h.other) {
-          throw new CkptError('KIND_UNSUPPORTED', `shared memory at 0x${m.start.toString(16)} of process ${pid} is mapped differently by another process of the tree (not supported yet)`, { pid });
-        }
-        remember(shmemSeen, key, { pid, start: m.start, pgoff, pages });
+        const st = statSync(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
+        const shmem = { ino: m.inode, pgoff, dev: m.dev, size: st.size };
+        // Only the pages no earlier mapping of the object (in this process or another) saves.
+        const fresh = uncovered(shmemSeen, key, pgoff, pgoff + pages).map(([a, b]) => [m.start + (a - pgoff) * 4096, m.start + (b - pgoff) * 4096]);
         if (anon) {
-          out.push({ ...base, name: '', backing: 'anon', shmem, runs: savedRuns(pm, m.start, m.end, false) });
+          const runs = fresh.flatMap(([a, b]) => savedRuns(pm, a, b, false));
+          cover(shmemSeen, key, runs, m.start, pgoff);
+          out.push({ ...base, name: '', backing: 'anon', shmem, runs });
         } else {
-          // Every page of the file inside the mapping: nothing else holds them.
-          const st = statSync(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`);
           if (openFiles.has(`${st.dev}:${st.ino}`)) {
             // Recreated twice (as a mapping and as an open fd) they would be two files: refused rather than split.
             throw new CkptError('KIND_UNSUPPORTED', `deleted file ${m.path}, mapped shared at 0x${m.start.toString(16)} of process ${pid}, is also open as an fd (not supported yet)`, { pid, path: m.path });
           }
+          // Every page of the file inside the mapping: nothing else holds them.
           const fileEnd = Math.min(m.end, m.start + Math.max(0, Math.ceil((st.size - m.offset) / 4096)) * 4096);
-          const runs = fileEnd > m.start ? [{ start: m.start, end: fileEnd, notExclusive: [{ start: m.start, end: fileEnd }] }] : [];
+          const runs = fresh.map(([a, b]) => [a, Math.min(b, fileEnd)]).filter(([a, b]) => b > a).map(([a, b]) => ({ start: a, end: b, notExclusive: [{ start: a, end: b }] }));
+          cover(shmemSeen, key, runs, m.start, pgoff);
           out.push({
             ...base, name: `${m.path} (deleted)`, backing: 'anon', shmem, runs,
             deletedFile: { path: m.path, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid },
@@ -170,7 +178,7 @@ const protBits = (p: string) => (p[0] === 'r' ? PROT.READ : 0) | (p[1] === 'w' ?
  * runs lie back to back in the image, so one preadv fills many of them —
  * then the final protections.
  */
-export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd: number, shmemMade: ShmemSeen = new Map()): void {
+export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd: number, shmemMade: ShmemMade = new Map()): void {
   const fds = new Map<string, number>();
   try {
     for (const v of vmas) {
@@ -179,20 +187,30 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
       const p = protBits(v.prot) | (v.runs.length ? PROT.WRITE : 0);
       let got: number;
       const key = v.shmem ? `${v.shmem.dev ?? ''}:${v.shmem.ino}` : '';
-      const made = v.shmem ? holder(shmemMade, key, t.pid, v.shmem.pgoff, len / 4096).piece : undefined;
+      const made = v.shmem ? shmemMade.get(key) : undefined;
       if (v.shmem && made) {
-        // The same shared memory as another process of the tree: map that object again.
+        // The same shared object as a mapping made before (here or in another process): map that file again.
         scratch.reset();
-        const obj = `/proc/${made.pid}/map_files/${made.start.toString(16)}-${(made.start + made.pages * 4096).toString(16)}`;
+        const obj = `/proc/${made.pid}/map_files/${made.start.toString(16)}-${made.end.toString(16)}`;
         const fd = t.call(`open ${obj}`, SYS.openat, AT_FDCWD, scratch.str(obj), O.RDWR | O.CLOEXEC, 0);
         try {
-          got = t.call('mmap (shared memory)', SYS.mmap, v.start, len, p, MAP.SHARED | MAP.FIXED, fd, (v.shmem.pgoff - made.pgoff) * 4096);
+          got = t.call('mmap (shared memory)', SYS.mmap, v.start, len, p, MAP.SHARED | MAP.FIXED, fd, v.shmem.pgoff * 4096);
         } finally {
           t.syscall(SYS.close, fd);
         }
       } else if (v.deletedFile && v.shmem) {
         got = mapDeletedFile(t, scratch, v, p);
-        remember(shmemMade, key, { pid: t.pid, start: v.start, pgoff: v.shmem.pgoff, pages: len / 4096 });
+        shmemMade.set(key, { pid: t.pid, start: v.start, end: v.end });
+      } else if (v.shmem && v.shared && v.backing === 'anon' && v.shmem.size !== undefined && (v.shmem.pgoff > 0 || v.shmem.size > len)) {
+        // A piece of a larger shared object: make all of it, move this piece into place (mremap
+        // keeps the object and the offset), let the rest go; other pieces map the object again.
+        const whole = Math.ceil(v.shmem.size / 4096) * 4096;
+        const tmp = t.call('mmap (whole shared object)', SYS.mmap, 0, whole, p, MAP.SHARED | MAP.ANONYMOUS, -1, 0);
+        got = t.call('mremap (shared piece)', SYS.mremap, tmp + v.shmem.pgoff * 4096, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, v.start);
+        if (v.shmem.pgoff > 0) t.call('munmap', SYS.munmap, tmp, v.shmem.pgoff * 4096);
+        const after = tmp + v.shmem.pgoff * 4096 + len;
+        if (after < tmp + whole) t.call('munmap', SYS.munmap, after, tmp + whole - after);
+        shmemMade.set(key, { pid: t.pid, start: v.start, end: v.end });
       } else if (v.backing === 'file' && v.file) {
         // A shared mapping that may become writable needs the file open for writing, as it was.
         const mode = v.shared && (v.prot[1] === 'w' || v.mayWrite) ? O.RDWR : O.RDONLY;
@@ -209,7 +227,7 @@ export function restoreMemory(t: Tracee, scratch: Scratch, vmas: Vma[], imageFd:
         const type = made & MAP_FLAGS.dp ? 0 : v.shared ? MAP.SHARED : MAP.PRIVATE;
         const flags = type | made | MAP.ANONYMOUS | MAP.FIXED | (v.growsDown ? MAP.GROWSDOWN : 0);
         got = t.call('mmap', SYS.mmap, v.start, len, p, flags, -1, 0);
-        if (v.shmem) remember(shmemMade, key, { pid: t.pid, start: v.start, pgoff: v.shmem.pgoff, pages: len / 4096 });
+        if (v.shmem) shmemMade.set(key, { pid: t.pid, start: v.start, end: v.end });
       }
       if (got !== v.start) throw new Error(`mapping at 0x${v.start.toString(16)} landed at 0x${got.toString(16)}`);
     }
@@ -246,6 +264,8 @@ function mapDeletedFile(t: Tracee, scratch: Scratch, v: Vma, prot: number): numb
 }
 
 const IOV_MAX = 1024;
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
 
 /** Page runs into place with as few preadv calls as the image layout allows. */
 function readPages(t: Tracee, scratch: Scratch, runs: Vma['runs'], imageFd: number): void {

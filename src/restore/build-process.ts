@@ -14,7 +14,7 @@ import type { Remote } from '../tracee/remote.js';
 import { PTRACE_O, SYS, O, F, SIG, ARCH, AT_FDCWD, TASK_SIZE, ptrace, waitFor, getpid, FD_CLOEXEC } from '../sys/index.js';
 import { grabFd } from '../sys/socket.js';
 import { parseMaps } from '../proc/maps.js';
-import { restoreMemory, vdsoBase, type ShmemSeen } from '../kinds/memory.js';
+import { restoreMemory, vdsoBase, type ShmemMade } from '../kinds/memory.js';
 import { kindByTag } from '../kinds/index.js';
 import type { RestoreContext } from '../kinds/types.js';
 import { restoreMm, restoreAttributes, restoreCredentials } from '../kinds/process.js';
@@ -45,7 +45,7 @@ export interface TreeContext {
   objects: Map<string, number[]>;
   /** ckpt's own fds to close at the end. */
   held: number[];
-  shmem: ShmemSeen;
+  shmem: ShmemMade;
   plugs: Plug[];
 }
 

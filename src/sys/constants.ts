@@ -15,7 +15,7 @@ export const SYS = {
   rt_tgsigqueueinfo: 297, prlimit64: 302, process_vm_readv: 310, process_vm_writev: 311,
   rseq: 334, pidfd_open: 434, clone3: 435, close_range: 436, rt_sigqueueinfo: 129,
   eventfd2: 290, epoll_create1: 291, epoll_ctl: 233, timerfd_create: 283, timerfd_settime: 286,
-  signalfd4: 289, kcmp: 312, setpgid: 109, getpgid: 121, flock: 73, fchmod: 91, fchown: 93, rt_sigtimedwait: 128, pidfd_getfd: 438,
+  signalfd4: 289, kcmp: 312, setpgid: 109, getpgid: 121, flock: 73, fchmod: 91, fchown: 93, mremap: 25, rt_sigtimedwait: 128, pidfd_getfd: 438,
 } as const;
 
 // linux/ptrace.h
