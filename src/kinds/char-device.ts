@@ -21,7 +21,15 @@ export const charDevice: FdKind<State> = {
   describe: (s) => `${s.path} (${accessMode(s.flags)})`,
 };
 
+/**
+ * A terminal the program uses (a pty slave, a virtual console, /dev/tty,
+ * /dev/console). Not /dev/ptmx: a pty master is the other side of a terminal,
+ * and handing the program ckpt restore's terminal in its place would be wrong.
+ */
 export const isTerminal = (rdev: number) => {
   const ma = major(rdev);
-  return ma === 136 || ma === 4 || (ma === 5 && minor(rdev) <= 2);
+  return ma === 136 || ma === 4 || (ma === 5 && minor(rdev) <= 1);
 };
+
+/** /dev/ptmx: the master side of a pseudo-terminal. */
+export const isPtyMaster = (rdev: number) => major(rdev) === 5 && minor(rdev) === 2;

@@ -3,7 +3,7 @@
 import { regularFile } from './regular-file.js';
 import { deletedFile } from './deleted-file.js';
 import { directory } from './directory.js';
-import { charDevice } from './char-device.js';
+import { charDevice, isPtyMaster } from './char-device.js';
 import { fifo } from './fifo.js';
 import { inheritedStdio } from './inherited-stdio.js';
 import { dupFd } from './dup.js';
@@ -44,6 +44,7 @@ export function unsupportedReason(f: FdFacts): string {
     const hint = what === 'io_uring' ? ' (for Node.js, UV_USE_IO_URING=0 avoids it)' : '';
     return `${what === 'inotify' ? 'an inotify' : `a ${what}`} descriptor (not supported yet)${hint}`;
   }
+  if (f.stat.isCharacterDevice() && isPtyMaster(f.stat.rdev)) return 'the master side of a pseudo-terminal (/dev/ptmx; not supported yet)';
   if (f.stat.isCharacterDevice()) {
     const dev = `${Math.floor(f.stat.rdev / 256) & 0xfff}:${f.stat.rdev & 0xff}`;
     return `character device ${l} (${dev}) (not supported yet)`;
